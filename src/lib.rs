@@ -1,0 +1,30 @@
+//! txdeploy: deploys, watches and rolls back a serverless transaction stack on AWS.
+//!
+//! ```text
+//! txdeploy.toml ─► config ─► stack::build ─► spec::ResourceGraph (typed, checked) ─┐
+//! AWS ─► cloud::Cloud::observe (parallel) ─► plan::ObservedState ──────────────────┤
+//!                                  plan::plan(desired, observed)  ◄─────────────────┘  pure
+//! engine: walk the plan's DAG, bounded parallelism, classified retries, waits
+//!    ├─► state::journal (append-only, fsync, written before each event)
+//!    └─► engine::ExecEvent ─► report: plain lines | NDJSON
+//! ```
+//!
+//! Modules, in the order data flows through them:
+//! - [`config`]: defaults < file < env < flags, validated with every error at once.
+//! - [`stack`]: the desired graph as plain functions of the config.
+//! - [`spec`]: typed resource specs, values with typed references, the checked graph.
+//! - [`cloud`]: the boundary to AWS: observe / create / update / delete, error classes.
+//! - [`adapters`]: the AWS SDK implementation of that boundary, one file per service.
+//! - [`fake_cloud`]: an in-memory cloud with scripted faults and a latency model.
+//! - [`plan`]: the pure diff of desired against observed.
+//! - [`engine`]: the executor and its events.
+//! - [`state`]: journal, state cache and the per-stack lock under `.txdeploy/<stack>/`.
+//! - [`report`]: reporters that turn events into lines or NDJSON.
+//! - [`cli`]: the commands.
+
+pub mod cloud;
+pub mod config;
+pub mod engine;
+pub mod plan;
+pub mod spec;
+pub mod stack;

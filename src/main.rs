@@ -1,0 +1,3 @@
+//! The `txdeploy` binary: everything lives in the library.
+
+fn main() {}
