@@ -20,11 +20,18 @@
 //! - [`engine`]: the executor and its events.
 //! - [`state`]: journal, state cache and the per-stack lock under `.txdeploy/<stack>/`.
 //! - [`report`]: reporters that turn events into lines or NDJSON.
-//! - [`cli`]: the commands.
+//! - [`cli`]: the commands and their arguments.
+//! - [`app`]: one run of a command: config, clients, observe, plan, execute, report.
 
+pub mod adapters;
+pub mod app;
+pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod engine;
+pub mod fake_cloud;
 pub mod plan;
+pub mod report;
 pub mod spec;
 pub mod stack;
+pub mod state;

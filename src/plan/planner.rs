@@ -254,3 +254,6 @@ fn plan_orphans(plan: &mut Plan, observed: &ObservedState, delete_data: bool) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;

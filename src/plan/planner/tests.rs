@@ -1,0 +1,1 @@
+//! Snapshot tests of the planner (filled in by its owner).
