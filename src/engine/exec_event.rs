@@ -1,6 +1,6 @@
 //! `ExecEvent`: the only thing reporters and UIs ever see of an apply.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cloud::{CloudError, ErrorClass};
 use crate::spec::ResourceId;
@@ -18,7 +18,7 @@ pub enum SkipReason {
 }
 
 /// How an apply ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyOutcome {
     Succeeded,
