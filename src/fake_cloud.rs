@@ -38,11 +38,19 @@ pub struct Operation {
 }
 
 const fn mutation(name: &'static str, cost: Cost) -> Operation {
-    Operation { name, cost, mutates: true }
+    Operation {
+        name,
+        cost,
+        mutates: true,
+    }
 }
 
 const fn read(name: &'static str) -> Operation {
-    Operation { name, cost: Cost::Read, mutates: false }
+    Operation {
+        name,
+        cost: Cost::Read,
+        mutates: false,
+    }
 }
 
 /// The operations the fake serves, named as in AWS so fault plans read naturally.
@@ -269,12 +277,17 @@ impl FakeCloud {
 
     /// What creating `spec` costs in latency: the sum of its creation calls.
     pub fn create_cost(&self, spec: &ResourceSpec) -> std::time::Duration {
-        creation_calls(spec).iter().map(|(op, _)| self.latency.of(op.cost)).sum()
+        creation_calls(spec)
+            .iter()
+            .map(|(op, _)| self.latency.of(op.cost))
+            .sum()
     }
 
     fn lock(&self) -> MutexGuard<'_, FakeState> {
         // A panic in a test thread must not hide every later assertion behind poisoning.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn crash_token(&self) -> CancellationToken {
@@ -321,8 +334,14 @@ impl FakeCloud {
         }
         *state.calls.entry(op.name).or_default() += 1;
         let result = match state.fault_for(op, id) {
-            Some(Fault { error, after_effect: false }) => Err(error),
-            Some(Fault { error, after_effect: true }) => effect(&mut state, &self.env).and(Err(error)),
+            Some(Fault {
+                error,
+                after_effect: false,
+            }) => Err(error),
+            Some(Fault {
+                error,
+                after_effect: true,
+            }) => effect(&mut state, &self.env).and(Err(error)),
             None => effect(&mut state, &self.env),
         };
         // The crash strikes right after the change that reaches the crash point, before
@@ -385,11 +404,17 @@ impl FakeState {
             });
         }
         if op.mutates {
-            let clear = self.faults.eventually_consistent.iter().find(|(f, _)| f == id);
+            let clear = self
+                .faults
+                .eventually_consistent
+                .iter()
+                .find(|(f, _)| f == id);
             if let Some(&(_, clear)) = clear {
                 let now = Instant::now();
-                let progress =
-                    self.ec.entry(id.clone()).or_insert(EcProgress { calls: 0, first: now });
+                let progress = self.ec.entry(id.clone()).or_insert(EcProgress {
+                    calls: 0,
+                    first: now,
+                });
                 progress.calls += 1;
                 let still = match clear {
                     Clear::AfterCalls(n) => progress.calls <= n,
@@ -450,7 +475,11 @@ impl FakeState {
         self.next_seq
     }
 
-    fn find_physical(&mut self, kind: ResourceKind, physical_id: &str) -> Option<&mut FakeResource> {
+    fn find_physical(
+        &mut self,
+        kind: ResourceKind,
+        physical_id: &str,
+    ) -> Option<&mut FakeResource> {
         self.resources
             .iter_mut()
             .find(|r| r.id.kind() == kind && r.physical_id == physical_id)
@@ -463,9 +492,13 @@ impl FakeState {
         if kind == ResourceKind::KmsKey {
             let logical = spec.id.to_string();
             let stack = spec.tags.get(STACK_TAG).map(String::as_str);
-            return self.resources.iter().filter(|r| r.id.kind() == kind).find(|r| {
-                r.tag(LOGICAL_TAG) == Some(logical.as_str()) && r.tag(STACK_TAG) == stack
-            });
+            return self
+                .resources
+                .iter()
+                .filter(|r| r.id.kind() == kind)
+                .find(|r| {
+                    r.tag(LOGICAL_TAG) == Some(logical.as_str()) && r.tag(STACK_TAG) == stack
+                });
         }
         self.resources
             .iter()
@@ -518,7 +551,10 @@ fn creation_calls(spec: &ResourceSpec) -> Vec<(Operation, Vec<&'static str>)> {
         |names: &[&'static str]| names.iter().copied().filter(|n| set(n)).collect::<Vec<_>>();
     match spec.kind() {
         ResourceKind::KmsKey => vec![
-            (ops::CREATE_KEY, only_set(&[field::DESCRIPTION, field::KEY_POLICY, field::TAGS])),
+            (
+                ops::CREATE_KEY,
+                only_set(&[field::DESCRIPTION, field::KEY_POLICY, field::TAGS]),
+            ),
             (
                 ops::ENABLE_KEY_ROTATION,
                 only_set(&[field::ROTATION_ENABLED, field::ROTATION_PERIOD_DAYS]),
@@ -552,8 +588,10 @@ fn creation_calls(spec: &ResourceSpec) -> Vec<(Operation, Vec<&'static str>)> {
             ]),
         )],
         ResourceKind::Topic => {
-            let mut calls =
-                vec![(ops::CREATE_TOPIC, only_set(&[field::TAGS, field::KMS_MASTER_KEY_ID]))];
+            let mut calls = vec![(
+                ops::CREATE_TOPIC,
+                only_set(&[field::TAGS, field::KMS_MASTER_KEY_ID]),
+            )];
             if set(field::EMAIL_SUBSCRIPTION) {
                 calls.push((ops::SUBSCRIBE, vec![field::EMAIL_SUBSCRIPTION]));
             }
@@ -615,20 +653,34 @@ fn delete_call(kind: ResourceKind) -> Operation {
 
 /// Resolves every field of `spec` against the step's outputs; a missing reference is an
 /// executor bug (it starts a step only after its dependencies finished).
-fn resolve_fields(spec: &ResourceSpec, ctx: &StepContext) -> Result<BTreeMap<String, Json>, CloudError> {
+fn resolve_fields(
+    spec: &ResourceSpec,
+    ctx: &StepContext,
+) -> Result<BTreeMap<String, Json>, CloudError> {
     spec.fields()
         .into_iter()
         .map(|(name, f)| {
-            f.value.resolve(ctx).map(|v| (name.to_owned(), v)).map_err(|e| {
-                CloudError::fatal("txdeploy", "resolve", format!("`{}`.{name}: {e}", spec.id))
-            })
+            f.value
+                .resolve(ctx)
+                .map(|v| (name.to_owned(), v))
+                .map_err(|e| {
+                    CloudError::fatal("txdeploy", "resolve", format!("`{}`.{name}: {e}", spec.id))
+                })
         })
         .collect()
 }
 
 /// The outputs and service identifier a new object of `spec` gets.
-fn new_identity(spec: &ResourceSpec, env: &Environment, rng: &mut fastrand::Rng) -> (String, Outputs) {
-    let Environment { account_id: account, region, partition } = env;
+fn new_identity(
+    spec: &ResourceSpec,
+    env: &Environment,
+    rng: &mut fastrand::Rng,
+) -> (String, Outputs) {
+    let Environment {
+        account_id: account,
+        region,
+        partition,
+    } = env;
     let name = spec.physical_name.clone();
     match spec.kind() {
         ResourceKind::KmsKey => {
@@ -642,27 +694,43 @@ fn new_identity(spec: &ResourceSpec, env: &Environment, rng: &mut fastrand::Rng)
                 rng.u64(..1 << 48)
             );
             let arn = format!("arn:{partition}:kms:{region}:{account}:key/{key_id}");
-            (key_id.clone(), Outputs::from([(OutputKey::Id, key_id), (OutputKey::Arn, arn)]))
+            (
+                key_id.clone(),
+                Outputs::from([(OutputKey::Id, key_id), (OutputKey::Arn, arn)]),
+            )
         }
         ResourceKind::KmsAlias => {
             let arn = format!("arn:{partition}:kms:{region}:{account}:{name}");
-            (name.clone(), Outputs::from([(OutputKey::Name, name), (OutputKey::Arn, arn)]))
+            (
+                name.clone(),
+                Outputs::from([(OutputKey::Name, name), (OutputKey::Arn, arn)]),
+            )
         }
         ResourceKind::Bucket => {
             let arn = format!("arn:{partition}:s3:::{name}");
-            (name.clone(), Outputs::from([(OutputKey::Name, name), (OutputKey::Arn, arn)]))
+            (
+                name.clone(),
+                Outputs::from([(OutputKey::Name, name), (OutputKey::Arn, arn)]),
+            )
         }
         ResourceKind::Queue => {
             let url = format!("https://sqs.{region}.amazonaws.com/{account}/{name}");
             let arn = format!("arn:{partition}:sqs:{region}:{account}:{name}");
             (
                 url.clone(),
-                Outputs::from([(OutputKey::Url, url), (OutputKey::Arn, arn), (OutputKey::Name, name)]),
+                Outputs::from([
+                    (OutputKey::Url, url),
+                    (OutputKey::Arn, arn),
+                    (OutputKey::Name, name),
+                ]),
             )
         }
         ResourceKind::Topic => {
             let arn = format!("arn:{partition}:sns:{region}:{account}:{name}");
-            (arn.clone(), Outputs::from([(OutputKey::Arn, arn), (OutputKey::Name, name)]))
+            (
+                arn.clone(),
+                Outputs::from([(OutputKey::Arn, arn), (OutputKey::Name, name)]),
+            )
         }
     }
 }
@@ -671,7 +739,8 @@ fn new_identity(spec: &ResourceSpec, env: &Environment, rng: &mut fastrand::Rng)
 impl Cloud for FakeCloud {
     async fn environment(&self) -> Result<Environment, CloudError> {
         let probe = ResourceId::new(ResourceKind::KmsKey, "environment");
-        self.call(ops::GET_CALLER_IDENTITY, &probe, |_, env| Ok(env.clone())).await
+        self.call(ops::GET_CALLER_IDENTITY, &probe, |_, env| Ok(env.clone()))
+            .await
     }
 
     async fn observe(
@@ -685,7 +754,11 @@ impl Cloud for FakeCloud {
         .await
     }
 
-    async fn discover(&self, stack: &str, _env: &Environment) -> Result<Vec<Discovered>, CloudError> {
+    async fn discover(
+        &self,
+        stack: &str,
+        _env: &Environment,
+    ) -> Result<Vec<Discovered>, CloudError> {
         let probe = ResourceId::new(ResourceKind::KmsKey, "discover");
         let tagged = self
             .call(ops::GET_RESOURCES, &probe, |state, _| {
@@ -695,7 +768,10 @@ impl Cloud for FakeCloud {
                     .filter(|r| r.tag(STACK_TAG) == Some(stack))
                     .filter_map(|r| {
                         let id = r.tag(LOGICAL_TAG)?.parse().ok()?;
-                        Some(Discovered { id, observed: r.observed() })
+                        Some(Discovered {
+                            id,
+                            observed: r.observed(),
+                        })
                     })
                     .collect::<Vec<_>>())
             })
@@ -725,7 +801,11 @@ impl Cloud for FakeCloud {
         let resolved = resolve_fields(spec, ctx)?;
         let mut calls = creation_calls(spec).into_iter();
         let Some((first, first_fields)) = calls.next() else {
-            return Err(CloudError::fatal("fake", "create", format!("`{}` has no create call", spec.id)));
+            return Err(CloudError::fatal(
+                "fake",
+                "create",
+                format!("`{}` has no create call", spec.id),
+            ));
         };
         let (physical_id, outputs) = self
             .call(first, &spec.id, |state, env| {
@@ -739,8 +819,9 @@ impl Cloud for FakeCloud {
                 {
                     // SQS and SNS return the existing object when its settings match;
                     // aliases and buckets refuse a taken name.
-                    let idempotent = matches!(spec.kind(), ResourceKind::Queue | ResourceKind::Topic)
-                        && existing.fields == fields;
+                    let idempotent =
+                        matches!(spec.kind(), ResourceKind::Queue | ResourceKind::Topic)
+                            && existing.fields == fields;
                     return if idempotent {
                         Ok((existing.physical_id.clone(), existing.outputs.clone()))
                     } else {
@@ -768,7 +849,8 @@ impl Cloud for FakeCloud {
             })
             .await?;
         for (op, names) in calls {
-            self.set_fields(spec, &physical_id, op, &names, &resolved).await?;
+            self.set_fields(spec, &physical_id, op, &names, &resolved)
+                .await?;
         }
         Ok(outputs)
     }
@@ -803,7 +885,8 @@ impl Cloud for FakeCloud {
             }
         }
         for (op, names) in groups {
-            self.set_fields(spec, &current.physical_id, op, &names, &resolved).await?;
+            self.set_fields(spec, &current.physical_id, op, &names, &resolved)
+                .await?;
         }
         let kind = spec.kind();
         let outputs = self

@@ -41,10 +41,7 @@ pub enum ExecEvent {
         action: &'static str,
     },
     /// A long wait inside a step (AWS state transition, backfill).
-    NodeProgress {
-        id: ResourceId,
-        message: String,
-    },
+    NodeProgress { id: ResourceId, message: String },
     NodeRetrying {
         id: ResourceId,
         attempt: u32,

@@ -48,7 +48,11 @@ impl Default for ExecOptions {
 impl ExecOptions {
     /// The limit that applies to `service`.
     pub fn limit_for(&self, service: Service) -> usize {
-        self.per_service.get(&service).copied().unwrap_or(self.parallelism).max(1)
+        self.per_service
+            .get(&service)
+            .copied()
+            .unwrap_or(self.parallelism)
+            .max(1)
     }
 }
 
@@ -108,8 +112,12 @@ enum StepOutcome {
 /// first). Deletions of orphans, which the graph does not describe, wait for the orphan
 /// deletions of kinds that are deleted earlier (`ResourceKind::delete_rank`).
 pub fn plan_dependencies(plan: &Plan, graph: &CheckedGraph) -> Vec<Vec<usize>> {
-    let index: HashMap<&ResourceId, usize> =
-        plan.changes.iter().enumerate().map(|(i, c)| (&c.id, i)).collect();
+    let index: HashMap<&ResourceId, usize> = plan
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.id, i))
+        .collect();
     let is_delete = |i: &usize| matches!(plan.changes[*i].action, Action::Delete);
     plan.changes
         .iter()
@@ -156,7 +164,13 @@ impl Executor {
         options: ExecOptions,
         cancel: CancellationToken,
     ) -> Self {
-        Self { cloud, journal, events, options, cancel }
+        Self {
+            cloud,
+            journal,
+            events,
+            options,
+            cancel,
+        }
     }
 
     /// Applies `plan`, whose resources are described by `graph`.
@@ -167,7 +181,10 @@ impl Executor {
     /// and a re-observation finds what they did.
     pub async fn run(&self, plan: &Plan, graph: &CheckedGraph) -> ApplyReport {
         let started = Instant::now();
-        let apply_id = self.journal.apply_id().map_or_else(new_apply_id, str::to_owned);
+        let apply_id = self
+            .journal
+            .apply_id()
+            .map_or_else(new_apply_id, str::to_owned);
         let deps = plan_dependencies(plan, graph);
         let mut dependents = vec![Vec::new(); plan.changes.len()];
         for (i, node_deps) in deps.iter().enumerate() {
@@ -230,7 +247,9 @@ impl Executor {
             if let Some(change) = plan.changes.iter().find(|c| c.action.mutates()) {
                 run.first_error = Some((change.id.clone(), journal_error(&e)));
             }
-            return run.finish(apply_id, started, ApplyOutcome::Failed, outputs).await;
+            return run
+                .finish(apply_id, started, ApplyOutcome::Failed, outputs)
+                .await;
         }
         shared.events.emit(ExecEvent::ApplyStarted {
             apply_id: apply_id.clone(),
@@ -255,7 +274,11 @@ impl Executor {
         }
 
         run.walk().await;
-        outputs = shared.outputs.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        outputs = shared
+            .outputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
 
         for i in 0..plan.changes.len() {
             if matches!(run.status[i], Status::Waiting(_)) {
@@ -265,7 +288,11 @@ impl Executor {
         }
         let outcome = if self.cancel.is_cancelled() {
             ApplyOutcome::Interrupted
-        } else if run.status.iter().any(|s| !matches!(s, Status::Succeeded | Status::NoOp)) {
+        } else if run
+            .status
+            .iter()
+            .any(|s| !matches!(s, Status::Succeeded | Status::NoOp))
+        {
             ApplyOutcome::Failed
         } else {
             ApplyOutcome::Succeeded
@@ -364,7 +391,9 @@ impl Run<'_> {
         let spec = self.graph.get(&change.id).cloned();
         self.status[i] = Status::Running;
         let shared = Arc::clone(&self.shared);
-        let handle = self.tasks.spawn(async move { (i, run_step(&shared, change, spec).await) });
+        let handle = self
+            .tasks
+            .spawn(async move { (i, run_step(&shared, change, spec).await) });
         self.running.insert(handle.id(), i);
     }
 
@@ -374,8 +403,11 @@ impl Run<'_> {
             StepOutcome::Succeeded(outputs) => {
                 self.status[i] = Status::Succeeded;
                 {
-                    let mut table =
-                        self.shared.outputs.lock().unwrap_or_else(PoisonError::into_inner);
+                    let mut table = self
+                        .shared
+                        .outputs
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
                     match outputs {
                         Some(outputs) => table.insert(id.clone(), outputs),
                         None => table.remove(id),
@@ -414,7 +446,10 @@ impl Run<'_> {
                 if matches!(self.status[d], Status::Waiting(_)) {
                     self.status[d] = Status::DependencyFailed;
                     let dependency = self.plan.changes[n].id.clone();
-                    self.skip(&self.plan.changes[d], SkipReason::DependencyFailed { dependency });
+                    self.skip(
+                        &self.plan.changes[d],
+                        SkipReason::DependencyFailed { dependency },
+                    );
                     stack.push(d);
                 }
             }
@@ -422,7 +457,10 @@ impl Run<'_> {
     }
 
     fn skip(&self, change: &PlannedChange, reason: SkipReason) {
-        self.shared.events.emit(ExecEvent::NodeSkipped { id: change.id.clone(), reason });
+        self.shared.events.emit(ExecEvent::NodeSkipped {
+            id: change.id.clone(),
+            reason,
+        });
     }
 
     async fn finish(
@@ -452,7 +490,10 @@ impl Run<'_> {
         }
         // A journal that cannot record the end leaves the apply looking interrupted, which
         // is what `status` should then say; the events still tell the user how it ended.
-        let _ = self.shared.journal(JournalEntry::ApplyFinished { outcome }).await;
+        let _ = self
+            .shared
+            .journal(JournalEntry::ApplyFinished { outcome })
+            .await;
         report.elapsed = started.elapsed();
         self.shared.events.emit(ExecEvent::ApplyFinished {
             outcome,
@@ -501,22 +542,42 @@ async fn run_step(
     };
     if let Err(e) = shared.journal(entry).await {
         let error = journal_error(&e);
-        shared.events.emit(ExecEvent::NodeFailed { id, action, error: error.clone(), elapsed_ms: 0 });
+        shared.events.emit(ExecEvent::NodeFailed {
+            id,
+            action,
+            error: error.clone(),
+            elapsed_ms: 0,
+        });
         return StepOutcome::Failed(error);
     }
-    shared.events.emit(ExecEvent::NodeStarted { id: id.clone(), action });
+    shared.events.emit(ExecEvent::NodeStarted {
+        id: id.clone(),
+        action,
+    });
     let started = Instant::now();
-    let outputs = shared.outputs.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let outputs = shared
+        .outputs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let events = shared.events.clone();
     let progress_id = id.clone();
     let ctx = StepContext::new(
         shared.env.clone(),
         outputs,
         Box::new(move |message| {
-            events.emit(ExecEvent::NodeProgress { id: progress_id.clone(), message });
+            events.emit(ExecEvent::NodeProgress {
+                id: progress_id.clone(),
+                message,
+            });
         }),
     );
-    let step = Step { shared, change: &change, spec: spec.as_ref(), ctx: &ctx };
+    let step = Step {
+        shared,
+        change: &change,
+        spec: spec.as_ref(),
+        ctx: &ctx,
+    };
     let result = step.execute(permits).await;
     let elapsed_ms = millis(started.elapsed());
     match result {
@@ -527,17 +588,36 @@ async fn run_step(
             };
             if let Err(e) = shared.journal(entry).await {
                 let error = journal_error(&e);
-                shared.events.emit(ExecEvent::NodeFailed { id, action, error: error.clone(), elapsed_ms });
+                shared.events.emit(ExecEvent::NodeFailed {
+                    id,
+                    action,
+                    error: error.clone(),
+                    elapsed_ms,
+                });
                 return StepOutcome::Failed(error);
             }
-            shared.events.emit(ExecEvent::NodeSucceeded { id, action, elapsed_ms });
+            shared.events.emit(ExecEvent::NodeSucceeded {
+                id,
+                action,
+                elapsed_ms,
+            });
             StepOutcome::Succeeded(outputs)
         }
         Err(error) => {
             // If even the failure cannot be journaled, the user still gets the cloud error,
             // which is the more useful of the two.
-            let _ = shared.journal(JournalEntry::StepFailed { id: id.clone(), error: error.clone() }).await;
-            shared.events.emit(ExecEvent::NodeFailed { id, action, error: error.clone(), elapsed_ms });
+            let _ = shared
+                .journal(JournalEntry::StepFailed {
+                    id: id.clone(),
+                    error: error.clone(),
+                })
+                .await;
+            shared.events.emit(ExecEvent::NodeFailed {
+                id,
+                action,
+                error: error.clone(),
+                elapsed_ms,
+            });
             StepOutcome::Failed(error)
         }
     }
@@ -561,7 +641,10 @@ impl Step<'_> {
     /// Runs the step's calls, retrying what the policy allows. After a failed attempt the
     /// next one starts from a fresh observation, never from the plan: a create whose
     /// response was lost must not create a second object.
-    async fn execute(&self, permits: [OwnedSemaphorePermit; 2]) -> Result<Option<Outputs>, CloudError> {
+    async fn execute(
+        &self,
+        permits: [OwnedSemaphorePermit; 2],
+    ) -> Result<Option<Outputs>, CloudError> {
         let replaces = matches!(self.change.action, Action::Replace { .. });
         let mut phase = match self.change.action {
             Action::Delete | Action::Replace { .. } => Phase::Delete,
@@ -622,7 +705,10 @@ impl Step<'_> {
             CloudError::fatal(
                 "txdeploy",
                 self.change.action.label(),
-                format!("`{}` is not in the desired graph; this is a txdeploy bug", self.change.id),
+                format!(
+                    "`{}` is not in the desired graph; this is a txdeploy bug",
+                    self.change.id
+                ),
             )
         })
     }
@@ -632,7 +718,10 @@ impl Step<'_> {
             CloudError::fatal(
                 "txdeploy",
                 self.change.action.label(),
-                format!("the plan has no observed state of `{}`; run `txdeploy plan` again", self.change.id),
+                format!(
+                    "the plan has no observed state of `{}`; run `txdeploy plan` again",
+                    self.change.id
+                ),
             )
         })
     }
@@ -645,7 +734,11 @@ impl Step<'_> {
                 Some(current) => cloud.delete(&self.change.id, &current, self.ctx).await,
                 None => Ok(()),
             },
-            _ => cloud.delete(&self.change.id, self.before()?, self.ctx).await,
+            _ => {
+                cloud
+                    .delete(&self.change.id, self.before()?, self.ctx)
+                    .await
+            }
         }
     }
 
@@ -665,7 +758,10 @@ impl Step<'_> {
         let Some(current) = cloud.observe(spec, &self.shared.env).await? else {
             return cloud.create(spec, self.ctx).await;
         };
-        let table = OutputTable { env: &self.shared.env, outputs: &self.ctx.outputs };
+        let table = OutputTable {
+            env: &self.shared.env,
+            outputs: &self.ctx.outputs,
+        };
         let diffs = field_diffs(spec, &current, &table);
         if let Some(diff) = diffs.iter().find(|d| d.forces_replace.is_some()) {
             return Err(CloudError::fatal(
@@ -689,7 +785,10 @@ impl Step<'_> {
 /// The error of a step whose retry was cut short because the apply is stopping.
 fn stopping(error: CloudError) -> CloudError {
     CloudError {
-        message: format!("{}; not retried because the apply is stopping", error.message),
+        message: format!(
+            "{}; not retried because the apply is stopping",
+            error.message
+        ),
         ..error
     }
 }

@@ -21,7 +21,15 @@ pub async fn observe_all(
     stack: &str,
     parallelism: usize,
 ) -> Result<ObservedState, CloudError> {
-    observe_all_with(cloud, graph, env, stack, parallelism, &RetryPolicy::default()).await
+    observe_all_with(
+        cloud,
+        graph,
+        env,
+        stack,
+        parallelism,
+        &RetryPolicy::default(),
+    )
+    .await
 }
 
 /// `observe_all` with an explicit retry policy.
@@ -56,9 +64,9 @@ pub async fn observe_all_with(
         .into_iter()
         .filter(|d| !desired.contains(&d.id))
         .collect();
-    state.orphans.sort_by(|a, b| {
-        (&a.id, &a.observed.physical_id).cmp(&(&b.id, &b.observed.physical_id))
-    });
+    state
+        .orphans
+        .sort_by(|a, b| (&a.id, &a.observed.physical_id).cmp(&(&b.id, &b.observed.physical_id)));
     Ok(state)
 }
 
@@ -103,7 +111,9 @@ mod tests {
     use crate::stack::{LOGICAL_TAG, STACK_TAG};
 
     fn graph() -> CheckedGraph {
-        crate::stack::build(&Config::defaults().unwrap(), &fake_environment()).check().unwrap()
+        crate::stack::build(&Config::defaults().unwrap(), &fake_environment())
+            .check()
+            .unwrap()
     }
 
     #[tokio::test(start_paused = true)]
@@ -113,8 +123,12 @@ mod tests {
         let cloud = FakeCloud::with(LatencyModel::aws_like(), FaultPlan::seeded(1));
         let ctx = StepContext::quiet(env.clone(), BTreeMap::new());
         // Two keys exist; a key of a removed logical id is still tagged with the stack.
-        let s3 = graph.get(&ResourceId::new(ResourceKind::KmsKey, "s3")).unwrap();
-        let logs = graph.get(&ResourceId::new(ResourceKind::KmsKey, "logs")).unwrap();
+        let s3 = graph
+            .get(&ResourceId::new(ResourceKind::KmsKey, "s3"))
+            .unwrap();
+        let logs = graph
+            .get(&ResourceId::new(ResourceKind::KmsKey, "logs"))
+            .unwrap();
         cloud.create(s3, &ctx).await.unwrap();
         cloud.create(logs, &ctx).await.unwrap();
         let stale = ResourceId::new(ResourceKind::KmsKey, "old");
@@ -138,7 +152,9 @@ mod tests {
         cloud.reset_counters();
 
         let started = Instant::now();
-        let state = observe_all(&cloud, &graph, &env, "tx-dev", 4).await.unwrap();
+        let state = observe_all(&cloud, &graph, &env, "tx-dev", 4)
+            .await
+            .unwrap();
         let ids: Vec<_> = state.resources.keys().map(ToString::to_string).collect();
         assert_eq!(ids, ["kms_key/logs", "kms_key/s3"]);
         assert_eq!(orphan_ids(&state), vec![stale]);
@@ -147,7 +163,11 @@ mod tests {
         assert!(reads > 17, "throttled reads were retried: {calls:?}");
         // 16 observations of 20 ms, 4 at a time, plus backoff: far below 16 sequential reads
         // with their retries.
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -155,7 +175,10 @@ mod tests {
         let env = fake_environment();
         let graph = graph();
         let cloud = FakeCloud::new();
-        let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
         let mut calls = 0;
         let result: Result<(), CloudError> = with_retry(&policy, || {
             calls += 1;
@@ -168,13 +191,23 @@ mod tests {
         let mut calls = 0;
         let result: Result<(), CloudError> = with_retry(&policy, || {
             calls += 1;
-            std::future::ready(Err(CloudError::from_parts("kms", "DescribeKey", Some("ThrottlingException"), Some(400), "slow down")))
+            std::future::ready(Err(CloudError::from_parts(
+                "kms",
+                "DescribeKey",
+                Some("ThrottlingException"),
+                Some(400),
+                "slow down",
+            )))
         })
         .await;
         let err = result.unwrap_err();
         assert_eq!(calls, 3);
         assert!(err.message.contains("after 3 attempts"), "{err}");
         // Sanity: the real cloud path works with the same policy.
-        assert!(observe_all_with(&cloud, &graph, &env, "tx-dev", 2, &policy).await.is_ok());
+        assert!(
+            observe_all_with(&cloud, &graph, &env, "tx-dev", 2, &policy)
+                .await
+                .is_ok()
+        );
     }
 }

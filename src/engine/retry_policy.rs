@@ -43,7 +43,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The delay before the next attempt after `attempt` failed attempts, `elapsed` after
     /// the first one started; `None` means give up.
-    pub fn next_delay(&self, class: ErrorClass, attempt: u32, elapsed: Duration) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        class: ErrorClass,
+        attempt: u32,
+        elapsed: Duration,
+    ) -> Option<Duration> {
         self.next_delay_with(class, attempt, elapsed, &mut fastrand::Rng::new())
     }
 
@@ -98,7 +103,10 @@ impl RetryPolicy {
                 deadline.as_secs()
             )
         } else {
-            format!("still failing after {attempt} attempts (the limit is {})", self.max_attempts)
+            format!(
+                "still failing after {attempt} attempts (the limit is {})",
+                self.max_attempts
+            )
         }
     }
 
@@ -109,13 +117,18 @@ impl RetryPolicy {
             return error;
         }
         let reason = self.give_up_reason(error.class, attempt, elapsed);
-        CloudError { message: format!("{}; {reason}", error.message), ..error }
+        CloudError {
+            message: format!("{}; {reason}", error.message),
+            ..error
+        }
     }
 
     /// The upper bound of the jittered delay before retry number `attempt`.
     fn backoff_cap(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(30);
-        self.base_delay.saturating_mul(1 << exponent).min(self.max_delay)
+        self.base_delay
+            .saturating_mul(1 << exponent)
+            .min(self.max_delay)
     }
 }
 
@@ -146,11 +159,17 @@ mod tests {
                 let d = policy
                     .next_delay_with(ErrorClass::Throttled, attempt, Duration::ZERO, &mut rng)
                     .unwrap();
-                assert!(d < Duration::from_millis(cap), "attempt {attempt}: {d:?} >= {cap} ms");
+                assert!(
+                    d < Duration::from_millis(cap),
+                    "attempt {attempt}: {d:?} >= {cap} ms"
+                );
                 largest = largest.max(d);
             }
             // Full jitter uses the whole range, not just its bottom.
-            assert!(largest > Duration::from_millis(cap * 3 / 4), "attempt {attempt}: {largest:?}");
+            assert!(
+                largest > Duration::from_millis(cap * 3 / 4),
+                "attempt {attempt}: {largest:?}"
+            );
         }
         let ec = |attempt| {
             policy.next_delay_with(
@@ -160,7 +179,10 @@ mod tests {
                 &mut fastrand::Rng::with_seed(1),
             )
         };
-        assert!(ec(40).unwrap() < Duration::from_secs(2), "the cap stops at max_delay");
+        assert!(
+            ec(40).unwrap() < Duration::from_secs(2),
+            "the cap stops at max_delay"
+        );
     }
 
     #[test]
@@ -180,11 +202,22 @@ mod tests {
     fn only_retryable_classes_are_retried() {
         let policy = policy();
         let mut rng = fastrand::Rng::with_seed(3);
-        for class in [ErrorClass::Throttled, ErrorClass::Transient, ErrorClass::Conflict] {
-            assert!(policy.next_delay_with(class, 1, Duration::ZERO, &mut rng).is_some());
+        for class in [
+            ErrorClass::Throttled,
+            ErrorClass::Transient,
+            ErrorClass::Conflict,
+        ] {
+            assert!(
+                policy
+                    .next_delay_with(class, 1, Duration::ZERO, &mut rng)
+                    .is_some()
+            );
         }
         for class in [ErrorClass::Fatal, ErrorClass::NotFound] {
-            assert_eq!(policy.next_delay_with(class, 1, Duration::ZERO, &mut rng), None);
+            assert_eq!(
+                policy.next_delay_with(class, 1, Duration::ZERO, &mut rng),
+                None
+            );
         }
     }
 
@@ -193,8 +226,15 @@ mod tests {
         let policy = policy();
         let mut rng = fastrand::Rng::with_seed(5);
         let early = Duration::from_secs(1);
-        assert!(policy.next_delay_with(ErrorClass::Throttled, 4, early, &mut rng).is_some());
-        assert_eq!(policy.next_delay_with(ErrorClass::Throttled, 5, early, &mut rng), None);
+        assert!(
+            policy
+                .next_delay_with(ErrorClass::Throttled, 4, early, &mut rng)
+                .is_some()
+        );
+        assert_eq!(
+            policy.next_delay_with(ErrorClass::Throttled, 5, early, &mut rng),
+            None
+        );
         assert!(
             policy
                 .next_delay_with(ErrorClass::EventuallyConsistent, 50, early, &mut rng)
@@ -207,9 +247,16 @@ mod tests {
         let policy = policy();
         let mut rng = fastrand::Rng::with_seed(9);
         let at = Duration::from_secs;
-        assert_eq!(policy.next_delay_with(ErrorClass::Throttled, 2, at(30), &mut rng), None);
+        assert_eq!(
+            policy.next_delay_with(ErrorClass::Throttled, 2, at(30), &mut rng),
+            None
+        );
         // Eventual consistency keeps going past the ordinary deadline...
-        assert!(policy.next_delay_with(ErrorClass::EventuallyConsistent, 2, at(30), &mut rng).is_some());
+        assert!(
+            policy
+                .next_delay_with(ErrorClass::EventuallyConsistent, 2, at(30), &mut rng)
+                .is_some()
+        );
         // ...until its own.
         assert_eq!(
             policy.next_delay_with(ErrorClass::EventuallyConsistent, 2, at(120), &mut rng),
@@ -220,16 +267,25 @@ mod tests {
             let d = policy
                 .next_delay_with(ErrorClass::EventuallyConsistent, 20, close, &mut rng)
                 .unwrap();
-            assert!(d <= Duration::from_millis(10), "{d:?} sleeps past the deadline");
+            assert!(
+                d <= Duration::from_millis(10),
+                "{d:?} sleeps past the deadline"
+            );
         }
     }
 
     #[test]
     fn the_give_up_reason_names_the_limit_that_was_hit() {
         let policy = policy();
-        let reason =
-            policy.give_up_reason(ErrorClass::EventuallyConsistent, 12, Duration::from_secs(121));
-        assert!(reason.contains("eventual-consistency deadline of 120 s"), "{reason}");
+        let reason = policy.give_up_reason(
+            ErrorClass::EventuallyConsistent,
+            12,
+            Duration::from_secs(121),
+        );
+        assert!(
+            reason.contains("eventual-consistency deadline of 120 s"),
+            "{reason}"
+        );
         let reason = policy.give_up_reason(ErrorClass::Throttled, 5, Duration::from_secs(3));
         assert!(reason.contains("the limit is 5"), "{reason}");
     }

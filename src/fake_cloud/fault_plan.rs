@@ -47,7 +47,10 @@ pub const ANY_OPERATION: &str = "*";
 impl FaultPlan {
     /// No faults, with draws seeded by `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Self { seed, ..Self::default() }
+        Self {
+            seed,
+            ..Self::default()
+        }
     }
 
     /// Throttles calls of `operation` (or `*`) with probability `p`.
@@ -85,6 +88,8 @@ impl FaultPlan {
 
     /// Whether `operation` on `id` is scripted to fail fatally.
     pub fn is_fatal(&self, id: &ResourceId, operation: &str) -> bool {
-        self.fatal.iter().any(|(f, op)| f == id && (op == operation || op == ANY_OPERATION))
+        self.fatal
+            .iter()
+            .any(|(f, op)| f == id && (op == operation || op == ANY_OPERATION))
     }
 }

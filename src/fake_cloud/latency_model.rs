@@ -53,7 +53,10 @@ impl LatencyModel {
 
     /// Every call returns at once.
     pub fn instant() -> Self {
-        Self { scale: 0.0, ..Self::aws_like() }
+        Self {
+            scale: 0.0,
+            ..Self::aws_like()
+        }
     }
 
     /// The same model with every latency multiplied by `scale`.

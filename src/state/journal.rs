@@ -70,7 +70,9 @@ pub fn new_apply_id() -> String {
         "[year][month][day]T[hour][minute][second][subsecond digits:3]Z"
     );
     let now = time::OffsetDateTime::now_utc();
-    let stamp = now.format(&format).unwrap_or_else(|_| now.unix_timestamp().to_string());
+    let stamp = now
+        .format(&format)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string());
     format!("{stamp}-{:06x}", fastrand::u32(..0x0100_0000))
 }
 
@@ -95,9 +97,16 @@ impl FileJournal {
         let dir = journal_dir(state_root, stack);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{apply_id}.jsonl"));
-        let file = OpenOptions::new().append(true).create_new(true).open(&path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)?;
         sync_dir(&dir)?;
-        Ok(Self { path, apply_id: apply_id.to_owned(), file: Mutex::new(file) })
+        Ok(Self {
+            path,
+            apply_id: apply_id.to_owned(),
+            file: Mutex::new(file),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -110,7 +119,10 @@ impl JournalStore for FileJournal {
         let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
         line.push(b'\n');
         // One `write_all` per line under the lock: concurrent steps never interleave lines.
-        let mut file = self.file.lock().map_err(|_| io::Error::other("journal lock poisoned"))?;
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?;
         file.write_all(&line)?;
         file.sync_data()
     }
@@ -146,7 +158,11 @@ impl JournalStore for InMemoryJournal {
     }
 
     fn entries(&self) -> io::Result<Vec<JournalEntry>> {
-        Ok(self.entries.lock().map_err(|_| io::Error::other("journal lock poisoned"))?.clone())
+        Ok(self
+            .entries
+            .lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?
+            .clone())
     }
 }
 
@@ -159,7 +175,10 @@ pub fn journal_dir(state_root: &Path, stack: &str) -> PathBuf {
 pub fn read_entries(path: &Path) -> io::Result<Vec<JournalEntry>> {
     let text = std::fs::read_to_string(path)?;
     parse_entries(&text).map_err(|e| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
     })
 }
 
@@ -198,7 +217,9 @@ pub fn latest_apply(state_root: &Path, stack: &str) -> io::Result<Option<Vec<Jou
     for entry in listing {
         let path = entry?.path();
         if path.extension().is_some_and(|x| x == "jsonl")
-            && latest.as_ref().is_none_or(|l| path.file_name() > l.file_name())
+            && latest
+                .as_ref()
+                .is_none_or(|l| path.file_name() > l.file_name())
         {
             latest = Some(path);
         }
@@ -250,12 +271,18 @@ mod tests {
                 at: "2026-11-05T13:37:00Z".into(),
                 changes: vec![(queue(), "create".into())],
             },
-            JournalEntry::StepStarted { id: queue(), action: "create".into(), before: None },
+            JournalEntry::StepStarted {
+                id: queue(),
+                action: "create".into(),
+                before: None,
+            },
             JournalEntry::StepSucceeded {
                 id: queue(),
                 outputs: Outputs::from([(OutputKey::Arn, "arn:aws:sqs:x".to_owned())]),
             },
-            JournalEntry::ApplyFinished { outcome: ApplyOutcome::Succeeded },
+            JournalEntry::ApplyFinished {
+                outcome: ApplyOutcome::Succeeded,
+            },
         ]
     }
 
@@ -270,8 +297,16 @@ mod tests {
         assert_eq!(journal.path(), dir.path().join("tx-dev/journal/a1.jsonl"));
         let text = std::fs::read_to_string(journal.path()).unwrap();
         assert_eq!(text.lines().count(), 4);
-        assert!(text.lines().nth(1).unwrap().starts_with(r#"{"entry":"step_started","id":"queue/analytics""#));
-        assert!(FileJournal::create(dir.path(), "tx-dev", "a1").is_err(), "apply ids are unique");
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with(r#"{"entry":"step_started","id":"queue/analytics""#)
+        );
+        assert!(
+            FileJournal::create(dir.path(), "tx-dev", "a1").is_err(),
+            "apply ids are unique"
+        );
     }
 
     #[test]
@@ -294,15 +329,21 @@ mod tests {
     fn latest_apply_reads_the_newest_journal_of_the_stack() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(latest_apply(dir.path(), "tx-dev").unwrap(), None);
-        let older = FileJournal::create(dir.path(), "tx-dev", "20261101T000000000Z-aaaaaa").unwrap();
+        let older =
+            FileJournal::create(dir.path(), "tx-dev", "20261101T000000000Z-aaaaaa").unwrap();
         older.append(&sample()[0]).unwrap();
-        let newer = FileJournal::create(dir.path(), "tx-dev", "20261102T000000000Z-000000").unwrap();
+        let newer =
+            FileJournal::create(dir.path(), "tx-dev", "20261102T000000000Z-000000").unwrap();
         for entry in &sample()[..2] {
             newer.append(entry).unwrap();
         }
         let latest = latest_apply(dir.path(), "tx-dev").unwrap().unwrap();
         assert_eq!(latest, sample()[..2].to_vec());
-        assert_eq!(apply_outcome(&latest), None, "no ApplyFinished: the apply died");
+        assert_eq!(
+            apply_outcome(&latest),
+            None,
+            "no ApplyFinished: the apply died"
+        );
         assert_eq!(unfinished_steps(&latest), vec![queue()]);
         assert_eq!(apply_outcome(&sample()), Some(ApplyOutcome::Succeeded));
         assert!(unfinished_steps(&sample()).is_empty());

@@ -86,7 +86,10 @@ impl StackLock {
     pub fn acquire(state_dir: &Path, stack: &str, command: &str) -> Result<StackLock, LockError> {
         let dir = super::state_dir(state_dir, stack);
         let path = dir.join("lock");
-        let io_err = |source| LockError::Io { path: path.clone(), source };
+        let io_err = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io_err)?;
         let holder = LockHolder::current(command);
         let body = serde_json::to_vec_pretty(&holder).map_err(|e| io_err(io::Error::other(e)))?;
@@ -124,7 +127,11 @@ impl Drop for StackLock {
 /// a private file first (`create_new`), which is then hard-linked to `lock`. Linking fails
 /// with `AlreadyExists` when the lock is held, and no reader ever sees an empty lock file.
 fn publish(dir: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!("lock.{}.{:08x}.tmp", std::process::id(), fastrand::u32(..)));
+    let tmp = dir.join(format!(
+        "lock.{}.{:08x}.tmp",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
     let result = write_new(&tmp, body).and_then(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     match result {
@@ -138,11 +145,17 @@ fn publish(dir: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
 }
 
 fn tmp_link_unsupported(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied)
+    matches!(
+        e.kind(),
+        io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+    )
 }
 
 fn write_new(path: &Path, body: &[u8]) -> io::Result<()> {
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     file.write_all(body)?;
     file.sync_all()
 }
@@ -150,11 +163,15 @@ fn write_new(path: &Path, body: &[u8]) -> io::Result<()> {
 /// Explains why an existing lock refuses us.
 fn refusal(path: &Path) -> LockError {
     match read_holder(path) {
-        Ok(holder) if holder.host == hostname() && !process_alive(holder.pid) => {
-            LockError::Stale { holder, path: path.to_owned() }
-        }
+        Ok(holder) if holder.host == hostname() && !process_alive(holder.pid) => LockError::Stale {
+            holder,
+            path: path.to_owned(),
+        },
         Ok(holder) => LockError::Held { holder },
-        Err(reason) => LockError::Unreadable { path: path.to_owned(), reason },
+        Err(reason) => LockError::Unreadable {
+            path: path.to_owned(),
+            reason,
+        },
     }
 }
 
@@ -195,40 +212,67 @@ mod tests {
         let first = StackLock::acquire(dir.path(), "tx-dev", "apply").unwrap();
         assert_eq!(first.path(), lock_path(dir.path(), "tx-dev"));
         let err = StackLock::acquire(dir.path(), "tx-dev", "destroy").unwrap_err();
-        let LockError::Held { holder } = &err else { panic!("expected Held, got {err:?}") };
+        let LockError::Held { holder } = &err else {
+            panic!("expected Held, got {err:?}")
+        };
         assert_eq!(holder.pid, std::process::id());
         assert_eq!(holder.command, "apply");
         let msg = err.to_string();
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
-        assert!(msg.contains("`txdeploy apply`") && msg.contains("wait"), "{msg}");
-        assert!(msg.contains(&holder.host) && msg.contains(&holder.started_at), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("`txdeploy apply`") && msg.contains("wait"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&holder.host) && msg.contains(&holder.started_at),
+            "{msg}"
+        );
 
         // Another stack is independent.
         let _other = StackLock::acquire(dir.path(), "tx-prod", "apply").unwrap();
         drop(first);
-        assert!(!lock_path(dir.path(), "tx-dev").exists(), "drop releases the lock");
+        assert!(
+            !lock_path(dir.path(), "tx-dev").exists(),
+            "drop releases the lock"
+        );
         let again = StackLock::acquire(dir.path(), "tx-dev", "destroy").unwrap();
         assert_eq!(again.holder().command, "destroy");
         let leftovers: Vec<_> = std::fs::read_dir(state_dir(dir.path(), "tx-dev"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(leftovers, vec!["lock".to_owned()], "no temporary files left behind");
+        assert_eq!(
+            leftovers,
+            vec!["lock".to_owned()],
+            "no temporary files left behind"
+        );
     }
 
     #[test]
     fn a_lock_of_a_dead_process_is_stale_and_says_how_to_clear_it() {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("true").spawn().expect("run `true`");
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("run `true`");
         let dead_pid = child.id();
         child.wait().unwrap();
-        let holder = LockHolder { pid: dead_pid, ..LockHolder::current("apply") };
+        let holder = LockHolder {
+            pid: dead_pid,
+            ..LockHolder::current("apply")
+        };
         let path = lock_path(dir.path(), "tx-dev");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_vec(&holder).unwrap()).unwrap();
 
         let err = StackLock::acquire(dir.path(), "tx-dev", "apply").unwrap_err();
-        let LockError::Stale { holder: found, path: stale } = &err else {
+        let LockError::Stale {
+            holder: found,
+            path: stale,
+        } = &err
+        else {
             panic!("expected Stale, got {err:?}")
         };
         assert_eq!(found, &holder);
@@ -236,10 +280,16 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains(&format!("`rm {}`", path.display())), "{msg}");
         assert!(msg.contains("no longer running"), "{msg}");
-        assert!(path.exists(), "a stale lock is reported, never removed silently");
+        assert!(
+            path.exists(),
+            "a stale lock is reported, never removed silently"
+        );
 
         // A live holder on another host cannot be checked: it counts as held.
-        let remote = LockHolder { host: "elsewhere".into(), ..holder };
+        let remote = LockHolder {
+            host: "elsewhere".into(),
+            ..holder
+        };
         std::fs::write(&path, serde_json::to_vec(&remote).unwrap()).unwrap();
         let err = StackLock::acquire(dir.path(), "tx-dev", "apply").unwrap_err();
         assert!(matches!(err, LockError::Held { .. }), "{err:?}");
@@ -254,7 +304,10 @@ mod tests {
     fn dropping_a_lock_someone_else_took_over_leaves_theirs_alone() {
         let dir = tempfile::tempdir().unwrap();
         let mine = StackLock::acquire(dir.path(), "tx-dev", "apply").unwrap();
-        let theirs = LockHolder { pid: 1, ..LockHolder::current("destroy") };
+        let theirs = LockHolder {
+            pid: 1,
+            ..LockHolder::current("destroy")
+        };
         std::fs::write(mine.path(), serde_json::to_vec(&theirs).unwrap()).unwrap();
         let path = mine.path().to_owned();
         drop(mine);

@@ -101,8 +101,13 @@ mod tests {
 
         let second = StateCache::new("tx-dev", "a2", ApplyOutcome::Failed, BTreeMap::new());
         second.write(dir.path()).unwrap();
-        assert_eq!(StateCache::read(dir.path(), "tx-dev").unwrap(), Some(second));
-        let files: Vec<_> = std::fs::read_dir(state_dir(dir.path(), "tx-dev")).unwrap().collect();
+        assert_eq!(
+            StateCache::read(dir.path(), "tx-dev").unwrap(),
+            Some(second)
+        );
+        let files: Vec<_> = std::fs::read_dir(state_dir(dir.path(), "tx-dev"))
+            .unwrap()
+            .collect();
         assert_eq!(files.len(), 1, "no temporary file left behind");
     }
 
