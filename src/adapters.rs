@@ -13,6 +13,8 @@ pub mod sns_adapter;
 pub mod sqs_adapter;
 pub mod tagging;
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use aws_types::SdkConfig;
 use serde_json::Value as Json;
@@ -124,6 +126,12 @@ impl Cloud for AwsCloud {
             &[(STACK_TAG, stack)],
         )
         .await?;
+        // Keys pending deletion included: their aliases still exist until the key is gone.
+        let stack_key_ids: BTreeSet<String> = tagged
+            .iter()
+            .filter_map(|r| kms_adapter::key_id_of(&r.arn))
+            .map(str::to_owned)
+            .collect();
         let mut found = Vec::new();
         for resource in tagged {
             let Some(id) = logical_id(&resource) else {
@@ -140,7 +148,7 @@ impl Cloud for AwsCloud {
                 found.push(Discovered { id, observed });
             }
         }
-        found.extend(kms_adapter::discover_aliases(c, stack).await?);
+        found.extend(kms_adapter::discover_aliases(c, stack, &stack_key_ids).await?);
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }

@@ -1,5 +1,7 @@
 //! KMS keys (found by their `txdeploy:*` tags) and aliases (found by name).
 
+use std::collections::BTreeSet;
+
 use aws_sdk_kms::types::{KeyMetadata, KeyState, Tag};
 use serde_json::Value as Json;
 
@@ -329,10 +331,16 @@ pub async fn observe_alias(
         .map(|a| alias_observed(&a)))
 }
 
-/// Every alias named `alias/{stack}-*`, with the logical name after the prefix.
+/// Every alias named `alias/{stack}-*` that points at one of the stack's keys, with the
+/// logical name after the prefix.
+///
+/// The target check matters: names alone cannot tell stack `tx-dev` from `tx-dev-eu`
+/// (`alias/tx-dev-eu-s3` starts with `alias/tx-dev-`), and an alias reported here may be
+/// deleted as an orphan.
 pub async fn discover_aliases(
     clients: &AwsClients,
     stack: &str,
+    stack_key_ids: &BTreeSet<String>,
 ) -> Result<Vec<Discovered>, CloudError> {
     let prefix = format!("alias/{stack}-");
     let mut found = Vec::new();
@@ -340,6 +348,12 @@ pub async fn discover_aliases(
         let Some(logical) = alias.alias_name().and_then(|n| n.strip_prefix(&prefix)) else {
             continue;
         };
+        if !alias
+            .target_key_id()
+            .is_some_and(|k| stack_key_ids.contains(k))
+        {
+            continue;
+        }
         let id = format!("{}/{logical}", ResourceKind::KmsAlias);
         if let Ok(id) = id.parse::<ResourceId>() {
             found.push(Discovered {
@@ -349,6 +363,13 @@ pub async fn discover_aliases(
         }
     }
     Ok(found)
+}
+
+/// The key id in a key ARN (`arn:aws:kms:{region}:{account}:key/{id}`).
+pub fn key_id_of(arn: &str) -> Option<&str> {
+    let parsed = tagging::Arn::parse(arn)?;
+    (parsed.service == "kms").then_some(())?;
+    parsed.resource.strip_prefix("key/")
 }
 
 async fn list_aliases(

@@ -1,6 +1,7 @@
 //! The S3 log-archive bucket: tags, versioning, SSE-KMS, public-access block, bucket policy
 //! and lifecycle, each read and written on its own.
 
+use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
     CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
@@ -9,10 +10,12 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionRule, Tag, Tagging, Transition, TransitionStorageClass,
     VersioningConfiguration,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::{Value as Json, json};
 
 use super::aws_clients::AwsClients;
-use super::sdk_error::{Classified, Found};
+use super::sdk_error::{Classified, Found, classify};
 use super::tagging::{TaggedResource, Tags, tags_json};
 use super::{parse_document, resolve, unknown_field};
 use crate::cloud::{CloudError, Observed, StepContext};
@@ -76,18 +79,7 @@ pub async fn observe(
         })
         .unwrap_or_default();
 
-    let versioning = s3
-        .get_bucket_versioning()
-        .bucket(name)
-        .send()
-        .await
-        .classified(SERVICE, "GetBucketVersioning")?;
-    // A bucket that never had versioning reports no status; for the spec's on/off switch
-    // that is the same as suspended (no call is needed to keep it off).
-    let versioning = match versioning.status() {
-        Some(BucketVersioningStatus::Enabled) => "Enabled",
-        _ => "Suspended",
-    };
+    let versioning = versioning_status(clients, name).await?;
 
     let encryption = s3
         .get_bucket_encryption()
@@ -165,6 +157,38 @@ pub async fn observe(
         .map(|(k, v)| (k.to_owned(), v))
         .collect(),
     }))
+}
+
+/// `Enabled` or `Suspended`. A bucket that never had versioning reports no status; for the
+/// spec's on/off switch that is the same as suspended (no call is needed to keep it off).
+async fn versioning_status(clients: &AwsClients, name: &str) -> Result<&'static str, CloudError> {
+    let label = |status: Option<&BucketVersioningStatus>| match status {
+        Some(BucketVersioningStatus::Enabled) => "Enabled",
+        _ => "Suspended",
+    };
+    match clients.s3.get_bucket_versioning().bucket(name).send().await {
+        Ok(out) => Ok(label(out.status())),
+        Err(err) => match misnamed_versioning_status(&err) {
+            Some(enabled) => Ok(label(enabled.then_some(&BucketVersioningStatus::Enabled))),
+            None => Err(classify(SERVICE, "GetBucketVersioning", err)),
+        },
+    }
+}
+
+/// moto 5.2.5 answers GetBucketVersioning with the root element `GetBucketVersioningResponse`
+/// instead of `VersioningConfiguration`; boto3 ignores the root, aws-sdk-rust rejects the
+/// response. Its content is right, so the status is read from the raw body: whether it is
+/// `Enabled`. `None` for any other failure.
+fn misnamed_versioning_status(
+    err: &SdkError<GetBucketVersioningError, HttpResponse>,
+) -> Option<bool> {
+    let raw = err.raw_response()?;
+    if raw.status().as_u16() != 200 {
+        return None;
+    }
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    body.contains("<GetBucketVersioningResponse")
+        .then(|| body.contains("<Status>Enabled</Status>"))
 }
 
 /// The lifecycle field: the managed rule in the spec's shape. Anything the spec cannot
