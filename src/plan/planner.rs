@@ -60,14 +60,14 @@ pub fn plan(
     plan_orphans(&mut plan, observed, options.delete_data);
     if options.mode == PlanMode::Apply && !options.delete_data {
         for change in &plan.changes {
-            if let Action::Replace { reason } = &change.action {
-                if change.id.kind().is_data_bearing() {
-                    plan.refusals.push(format!(
-                        "`{}` ({}) would be replaced because {reason}, which loses its data; \
-                         revert that setting, or pass `--delete-data` to accept the loss",
-                        change.id, change.physical_name
-                    ));
-                }
+            if let Action::Replace { reason } = &change.action
+                && change.id.kind().is_data_bearing()
+            {
+                plan.refusals.push(format!(
+                    "`{}` ({}) would be replaced because {reason}, which loses its data; \
+                     revert that setting, or pass `--delete-data` to accept the loss",
+                    change.id, change.physical_name
+                ));
             }
         }
     }
