@@ -1,6 +1,8 @@
 //! The command line through the real binary: help, layering precedence, config discovery,
 //! `--json`, and usage errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use crate::harness::{Sentinel, Txdeploy};
 
 #[test]

@@ -6,6 +6,8 @@
 //! `# env: NAME=VALUE`, `# unset: NAME`, `# args: FLAGS...` and `# snapshot` (also compare the
 //! whole stderr with an insta snapshot).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use crate::harness::{Txdeploy, fixtures_dir};

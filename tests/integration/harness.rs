@@ -1,6 +1,8 @@
 //! The `Txdeploy` builder: runs the real binary in an empty temporary directory with a clean
 //! environment, and a sentinel TCP listener as the AWS endpoint that counts every connection.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::net::TcpListener;

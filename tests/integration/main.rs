@@ -1,7 +1,5 @@
 //! The one integration test binary: runs the real `txdeploy` executable.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 mod harness;
 
 mod cli_tests;
