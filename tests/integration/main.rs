@@ -1,4 +1,8 @@
-//! The one integration-test binary: every test module shares the harness below.
+//! The one integration test binary: the real `txdeploy` executable over fixtures, and every
+//! adapter and the whole pipeline against the moto emulator.
+
+mod harness;
 
 mod adapters_tests;
-mod harness;
+mod cli_tests;
+mod config_fixture_tests;
