@@ -2,6 +2,7 @@
 //! is valid), then hand the command to `commands`, and turn the result into an exit code.
 
 pub mod commands;
+pub mod session;
 pub mod run_error;
 
 use std::collections::BTreeMap;
