@@ -130,7 +130,12 @@ stop() {
     }
     local pid
     pid=$(<"$STATE/pid")
-    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    # A stale record may name a PID the system has since given to another process.
+    if [[ ! $pid =~ ^[0-9]+$ ]]; then
+        say "$STATE/pid does not hold a PID; clearing the record"
+    elif [[ -r /proc/$pid/cmdline ]] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q moto_server; then
+        say "pid $pid is no longer moto_server; clearing the record"
+    elif kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 50); do
             kill -0 "$pid" 2>/dev/null || break
