@@ -1,6 +1,6 @@
 //! `ExecEvent`: the only thing reporters and UIs ever see of an apply.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cloud::{CloudError, ErrorClass};
 use crate::spec::ResourceId;
@@ -18,7 +18,7 @@ pub enum SkipReason {
 }
 
 /// How an apply ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyOutcome {
     Succeeded,
@@ -41,10 +41,7 @@ pub enum ExecEvent {
         action: &'static str,
     },
     /// A long wait inside a step (AWS state transition, backfill).
-    NodeProgress {
-        id: ResourceId,
-        message: String,
-    },
+    NodeProgress { id: ResourceId, message: String },
     NodeRetrying {
         id: ResourceId,
         attempt: u32,

@@ -126,7 +126,12 @@ fn creation_diffs(spec: &ResourceSpec, table: &OutputTable<'_>) -> Vec<FieldDiff
         .collect()
 }
 
-fn field_diffs(spec: &ResourceSpec, current: &Observed, table: &OutputTable<'_>) -> Vec<FieldDiff> {
+/// The fields of `spec` that differ from `current` (the executor converges retries with it).
+pub fn field_diffs(
+    spec: &ResourceSpec,
+    current: &Observed,
+    table: &OutputTable<'_>,
+) -> Vec<FieldDiff> {
     let mut diffs = Vec::new();
     for (name, field) in spec.fields() {
         let after = resolve(&field.value, table);
