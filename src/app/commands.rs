@@ -40,10 +40,12 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
 async fn open_session(ctx: &AppContext) -> Result<Session, RunError> {
     let access = AwsAccess::from(&ctx.config.aws);
     let (cloud, _counter) = AwsCloud::connect(&access).await;
-    Session::open(ctx.config.clone(), Arc::new(cloud)).await.map_err(|e| match e {
-        SessionError::Environment(error) => RunError::Cloud { error },
-        SessionError::Graph(_) => RunError::Usage(e.to_string()),
-    })
+    Session::open(ctx.config.clone(), Arc::new(cloud))
+        .await
+        .map_err(|e| match e {
+            SessionError::Environment(error) => RunError::Cloud { error },
+            SessionError::Graph(_) => RunError::Usage(e.to_string()),
+        })
 }
 
 fn print_plan(ctx: &AppContext, plan: &Plan) {
@@ -88,9 +90,7 @@ async fn converge(
         )));
     }
     if !plan.has_changes() {
-        if ctx.output != OutputMode::Json {
-            println!("nothing to {verb}: the stack already matches.");
-        }
+        // The plan report has already said so.
         return Ok(Outcome::Done);
     }
     if ctx.output.is_interactive() && !yes && !confirm(verb)? {
@@ -115,7 +115,10 @@ fn confirm(verb: &str) -> Result<bool, RunError> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|source| RunError::Io { context: "reading the confirmation".into(), source })?;
+        .map_err(|source| RunError::Io {
+            context: "reading the confirmation".into(),
+            source,
+        })?;
     Ok(matches!(answer.trim(), "y" | "yes"))
 }
 
@@ -126,9 +129,13 @@ async fn execute(
     state_root: &Path,
 ) -> Result<ApplyReport, RunError> {
     let apply_id = journal::new_apply_id();
-    let journal = FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(
-        |source| RunError::Io { context: "creating the apply journal".into(), source },
-    )?;
+    let journal =
+        FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(|source| {
+            RunError::Io {
+                context: "creating the apply journal".into(),
+                source,
+            }
+        })?;
     let journal: Arc<dyn JournalStore> = Arc::new(journal);
     let (events, receiver) = EventSink::channel();
     let mut reporter = ctx.output.reporter();
@@ -167,8 +174,8 @@ fn finish(
     report: &ApplyReport,
     state_root: &Path,
 ) -> Result<Outcome, RunError> {
-    let journal = journal::journal_dir(state_root, &plan.stack)
-        .join(format!("{}.jsonl", report.apply_id));
+    let journal =
+        journal::journal_dir(state_root, &plan.stack).join(format!("{}.jsonl", report.apply_id));
     match report.outcome {
         ApplyOutcome::Succeeded => {
             if ctx.output != OutputMode::Json && !plan.kept.is_empty() {
@@ -230,7 +237,10 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
         println!("{doc}");
         return Ok(Outcome::Done);
     }
-    println!("stack `{stack}` in account {} ({})", plan.environment.account_id, plan.environment.region);
+    println!(
+        "stack `{stack}` in account {} ({})",
+        plan.environment.account_id, plan.environment.region
+    );
     match &lock_holder {
         Some(holder) => println!("lock: held ({})", holder.trim()),
         None => println!("lock: free"),
@@ -238,10 +248,10 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
     match last.as_deref() {
         None => println!("last apply: none recorded in {}", state_root.display()),
         Some(entries) => {
-            let outcome = journal::apply_outcome(entries)
-                .map_or("did not finish (the process stopped mid-apply)".to_owned(), |o| {
-                    format!("{o:?}").to_lowercase()
-                });
+            let outcome = journal::apply_outcome(entries).map_or(
+                "did not finish (the process stopped mid-apply)".to_owned(),
+                |o| format!("{o:?}").to_lowercase(),
+            );
             println!("last apply: {outcome}");
             for id in journal::unfinished_steps(entries) {
                 println!("  unfinished step: {id} (run `txdeploy apply` to converge it)");
@@ -249,7 +259,12 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
         }
     }
     for change in &plan.changes {
-        println!("  {:<10} {} ({})", status_word(&change.action), change.id, change.physical_name);
+        println!(
+            "  {:<10} {} ({})",
+            status_word(&change.action),
+            change.id,
+            change.physical_name
+        );
     }
     println!(
         "{}",

@@ -7,9 +7,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cloud::{Cloud, CloudError};
 use crate::config::Config;
+use crate::engine::EventSink;
 use crate::engine::executor::{ApplyReport, ExecOptions, Executor};
 use crate::engine::observer::observe_all;
-use crate::engine::EventSink;
 use crate::plan::{ObservedState, Plan, PlanOptions, plan};
 use crate::spec::{CheckedGraph, Environment, GraphError};
 use crate::stack;
@@ -35,9 +35,19 @@ pub struct Session {
 impl Session {
     /// Reads the environment (one STS call on AWS) and builds the desired graph.
     pub async fn open(config: Config, cloud: Arc<dyn Cloud>) -> Result<Self, SessionError> {
-        let env = cloud.environment().await.map_err(SessionError::Environment)?;
-        let graph = stack::build(&config, &env).check().map_err(SessionError::Graph)?;
-        Ok(Self { config, cloud, env, graph })
+        let env = cloud
+            .environment()
+            .await
+            .map_err(SessionError::Environment)?;
+        let graph = stack::build(&config, &env)
+            .check()
+            .map_err(SessionError::Graph)?;
+        Ok(Self {
+            config,
+            cloud,
+            env,
+            graph,
+        })
     }
 
     pub fn stack_name(&self) -> String {
@@ -58,7 +68,13 @@ impl Session {
 
     /// The pure diff of the desired graph against `observed`.
     pub fn plan(&self, observed: &ObservedState, options: PlanOptions) -> Plan {
-        plan(&self.stack_name(), &self.env, &self.graph, observed, options)
+        plan(
+            &self.stack_name(),
+            &self.env,
+            &self.graph,
+            observed,
+            options,
+        )
     }
 
     /// Executes `plan`, journaling every step and sending events to `events`.

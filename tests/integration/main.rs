@@ -6,3 +6,4 @@ mod harness;
 mod adapters_tests;
 mod cli_tests;
 mod config_fixture_tests;
+mod slice_tests;
