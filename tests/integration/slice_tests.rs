@@ -2,6 +2,8 @@
 //! with their DLQs and the topics are created, left alone by a second apply (zero mutating
 //! calls), changed one setting at a time, and destroyed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
