@@ -1,1 +1,317 @@
-//! (placeholder: filled in by its owner)
+//! `AwsCloud`: the `Cloud` boundary implemented over the AWS SDK, one adapter per service.
+//!
+//! Each adapter observes, creates, updates and deletes one kind of object and reports its
+//! fields with exactly the names and JSON shapes `ResourceSpec::fields()` resolves to, so a
+//! converged stack plans as no-ops and a no-op apply makes no mutating call.
+
+pub mod aws_clients;
+pub mod call_counter;
+pub mod kms_adapter;
+pub mod s3_adapter;
+pub mod sdk_error;
+pub mod sns_adapter;
+pub mod sqs_adapter;
+pub mod tagging;
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use aws_types::SdkConfig;
+use serde_json::Value as Json;
+
+pub use aws_clients::{AwsAccess, AwsClients, load_sdk_config};
+pub use call_counter::{CallCounter, CallCounts};
+
+use crate::cloud::{Cloud, CloudError, Discovered, Observed, StepContext};
+use crate::spec::{Environment, Outputs, ResourceId, ResourceKind, ResourceSpec, SpecBody, Value};
+use crate::stack::STACK_TAG;
+use sdk_error::Classified;
+use tagging::{Arn, TaggedResource};
+
+/// The AWS SDK implementation of `Cloud`.
+#[derive(Clone, Debug)]
+pub struct AwsCloud {
+    clients: AwsClients,
+    region: Option<String>,
+}
+
+impl AwsCloud {
+    /// Loads the SDK config for `access` and builds every client with a fresh call counter.
+    pub async fn connect(access: &AwsAccess) -> (AwsCloud, CallCounter) {
+        let config = load_sdk_config(access).await;
+        let counter = CallCounter::new();
+        let clients = AwsClients::new(&config, &counter);
+        (AwsCloud::new(clients, &config), counter)
+    }
+
+    /// A cloud over clients built elsewhere (tests attach extra interceptors this way).
+    pub fn new(clients: AwsClients, config: &SdkConfig) -> Self {
+        Self {
+            clients,
+            region: config.region().map(|r| r.as_ref().to_owned()),
+        }
+    }
+
+    pub fn clients(&self) -> &AwsClients {
+        &self.clients
+    }
+}
+
+/// The partition a region belongs to: `aws`, `aws-cn` or `aws-us-gov`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    async fn environment(&self) -> Result<Environment, CloudError> {
+        let Some(region) = self.region.clone() else {
+            return Err(CloudError::fatal(
+                "txdeploy",
+                "environment",
+                "no AWS region is configured; set `aws.region` in txdeploy.toml, \
+                 `AWS_REGION`, or a region in your AWS profile",
+            ));
+        };
+        let identity = self
+            .clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .classified("sts", "GetCallerIdentity")?;
+        let account_id = identity.account().map(str::to_owned).ok_or_else(|| {
+            CloudError::fatal("sts", "GetCallerIdentity", "the response has no `Account`")
+        })?;
+        Ok(Environment {
+            account_id,
+            partition: partition_of(&region).to_owned(),
+            region,
+        })
+    }
+
+    async fn observe(
+        &self,
+        spec: &ResourceSpec,
+        env: &Environment,
+    ) -> Result<Option<Observed>, CloudError> {
+        let c = &self.clients;
+        match &spec.body {
+            SpecBody::KmsKey(key) => kms_adapter::observe_key(c, spec, key).await,
+            SpecBody::KmsAlias(_) => kms_adapter::observe_alias(c, &spec.physical_name).await,
+            SpecBody::Bucket(_) => s3_adapter::observe(c, &spec.physical_name, env).await,
+            SpecBody::Queue(_) => sqs_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Topic(topic) => {
+                let email = topic.email_subscription.as_deref();
+                sns_adapter::observe(c, &spec.physical_name, email, env).await
+            }
+        }
+    }
+
+    async fn discover(
+        &self,
+        stack: &str,
+        env: &Environment,
+    ) -> Result<Vec<Discovered>, CloudError> {
+        let c = &self.clients;
+        let tagged = tagging::find_by_tags(
+            c,
+            &["kms:key", "s3:bucket", "sqs:queue", "sns:topic"],
+            &[(STACK_TAG, stack)],
+        )
+        .await?;
+        // Keys pending deletion included: their aliases still exist until the key is gone.
+        let stack_key_ids: BTreeSet<String> = tagged
+            .iter()
+            .filter_map(|r| kms_adapter::key_id_of(&r.arn))
+            .map(str::to_owned)
+            .collect();
+        let mut found = Vec::new();
+        for resource in tagged {
+            let Some(id) = logical_id(&resource) else {
+                continue;
+            };
+            let observed = match id.kind() {
+                ResourceKind::KmsKey => kms_adapter::discovered_key(c, &resource).await?,
+                ResourceKind::Bucket => Some(s3_adapter::discovered(&resource, env)),
+                ResourceKind::Queue => sqs_adapter::discovered(c, &resource).await?,
+                ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
+                ResourceKind::KmsAlias => None,
+            };
+            if let Some(observed) = observed {
+                found.push(Discovered { id, observed });
+            }
+        }
+        found.extend(kms_adapter::discover_aliases(c, stack, &stack_key_ids).await?);
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+
+    async fn create(&self, spec: &ResourceSpec, ctx: &StepContext) -> Result<Outputs, CloudError> {
+        let c = &self.clients;
+        match &spec.body {
+            SpecBody::KmsKey(key) => kms_adapter::create_key(c, spec, key, ctx).await,
+            SpecBody::KmsAlias(alias) => kms_adapter::create_alias(c, spec, alias, ctx).await,
+            SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
+            SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
+            SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        spec: &ResourceSpec,
+        current: &Observed,
+        changed: &[String],
+        ctx: &StepContext,
+    ) -> Result<Outputs, CloudError> {
+        let c = &self.clients;
+        match &spec.body {
+            SpecBody::KmsKey(key) => {
+                kms_adapter::update_key(c, spec, key, current, changed, ctx).await
+            }
+            SpecBody::KmsAlias(alias) => {
+                kms_adapter::update_alias(c, spec, alias, current, changed, ctx).await
+            }
+            SpecBody::Bucket(bucket) => {
+                s3_adapter::update(c, spec, bucket, current, changed, ctx).await
+            }
+            SpecBody::Queue(_) => sqs_adapter::update(c, spec, current, changed, ctx).await,
+            SpecBody::Topic(topic) => {
+                sns_adapter::update(c, spec, topic, current, changed, ctx).await
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        id: &ResourceId,
+        current: &Observed,
+        ctx: &StepContext,
+    ) -> Result<(), CloudError> {
+        let c = &self.clients;
+        match id.kind() {
+            ResourceKind::KmsKey => kms_adapter::delete_key(c, current, ctx).await,
+            ResourceKind::KmsAlias => kms_adapter::delete_alias(c, current).await,
+            ResourceKind::Bucket => s3_adapter::delete(c, current).await,
+            ResourceKind::Queue => sqs_adapter::delete(c, current).await,
+            ResourceKind::Topic => sns_adapter::delete(c, current).await,
+        }
+    }
+}
+
+/// The id a tagged resource claims, if its `txdeploy:logical` tag parses and names the kind
+/// its ARN shows (a hand-edited tag on the wrong kind of object is ignored, not deleted).
+fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
+    let id: ResourceId = resource.logical()?.parse().ok()?;
+    let arn = Arn::parse(&resource.arn)?;
+    let matches = match id.kind() {
+        ResourceKind::KmsKey => arn.service == "kms" && arn.resource.starts_with("key/"),
+        ResourceKind::Bucket => arn.service == "s3",
+        ResourceKind::Queue => arn.service == "sqs",
+        ResourceKind::Topic => arn.service == "sns",
+        ResourceKind::KmsAlias => false,
+    };
+    matches.then_some(id)
+}
+
+/// Resolves a spec value for sending; an unresolved reference is an executor bug (it starts
+/// a step only after its dependencies), so it is fatal.
+fn resolve(
+    value: &Value,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Json, CloudError> {
+    value
+        .resolve(ctx)
+        .map_err(|e| CloudError::fatal(service, operation, e.to_string()))
+}
+
+/// The resolved value of one of the spec's fields: what adapters send is exactly what the
+/// planner compares against observations.
+fn resolved_field(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Json, CloudError> {
+    match spec.fields().get(name) {
+        Some(f) => resolve(&f.value, ctx, service, operation),
+        None => Err(unknown_field(spec, name)),
+    }
+}
+
+/// A document AWS returns as a string (policies, redrive policies), parsed so it compares
+/// as JSON with the resolved spec; text that is not JSON is kept as a string, so it differs.
+fn parse_document(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_owned()))
+}
+
+/// The error for a field name an adapter does not manage: the planner and the adapter
+/// disagree on `ResourceSpec::fields()`, which must be fixed in code, not retried.
+fn unknown_field(spec: &ResourceSpec, name: &str) -> CloudError {
+    CloudError::fatal(
+        spec.kind().service().as_str(),
+        "update",
+        format!(
+            "`{}` has no updatable field `{name}`; this is a txdeploy bug",
+            spec.id
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_follow_the_region_prefix() {
+        assert_eq!(partition_of("us-east-1"), "aws");
+        assert_eq!(partition_of("eu-central-2"), "aws");
+        assert_eq!(partition_of("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+    }
+
+    #[test]
+    fn a_logical_tag_counts_only_on_the_kind_of_object_it_names() {
+        let tagged = |arn: &str, logical: &str| TaggedResource {
+            arn: arn.to_owned(),
+            tags: [("txdeploy:logical".to_owned(), logical.to_owned())].into(),
+        };
+        let key = tagged("arn:aws:kms:us-east-1:1:key/abc", "kms_key/s3");
+        assert_eq!(
+            logical_id(&key),
+            Some(ResourceId::new(ResourceKind::KmsKey, "s3"))
+        );
+        let queue = tagged(
+            "arn:aws:sqs:us-east-1:1:tx-dev-analytics",
+            "queue/analytics",
+        );
+        assert_eq!(
+            logical_id(&queue),
+            Some(ResourceId::new(ResourceKind::Queue, "analytics"))
+        );
+        assert_eq!(
+            logical_id(&tagged("arn:aws:sns:us-east-1:1:t", "queue/analytics")),
+            None
+        );
+        assert_eq!(logical_id(&tagged("arn:aws:s3:::b", "not an id")), None);
+    }
+
+    #[test]
+    fn documents_parse_as_json_and_other_text_stays_a_string() {
+        assert_eq!(
+            parse_document(r#"{"a": [1]}"#),
+            serde_json::json!({"a": [1]})
+        );
+        assert_eq!(parse_document("{oops"), Json::String("{oops".into()));
+    }
+}

@@ -28,7 +28,11 @@ impl StepContext {
         outputs: BTreeMap<ResourceId, Outputs>,
         progress: Box<dyn Fn(String) + Send + Sync>,
     ) -> Self {
-        Self { env, outputs, progress }
+        Self {
+            env,
+            outputs,
+            progress,
+        }
     }
 
     /// A context that drops progress messages (tests, one-off calls).

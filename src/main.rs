@@ -1,3 +1,28 @@
-//! The `txdeploy` binary: everything lives in the library.
+//! The `txdeploy` binary: parse the command line, send logs to stderr, start the runtime and
+//! hand over to `txdeploy::app::run`; everything else lives in the library.
 
-fn main() {}
+use std::process::ExitCode;
+
+use txdeploy::app;
+use txdeploy::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_process_args();
+    // stderr keeps stdout clean for plans and NDJSON; `TXDEPLOY_LOG` sets the filter.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TXDEPLOY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(app::run(cli)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}; check the process limits");
+            ExitCode::from(app::exit_code::FAILED)
+        }
+    }
+}

@@ -132,10 +132,16 @@ impl Builder<'_> {
             "sqs" => statements.push(Value::map([
                 ("Sid", Value::str("CloudWatchAlarmsPublish")),
                 ("Effect", Value::str("Allow")),
-                ("Principal", Value::map([("Service", Value::str("cloudwatch.amazonaws.com"))])),
+                (
+                    "Principal",
+                    Value::map([("Service", Value::str("cloudwatch.amazonaws.com"))]),
+                ),
                 (
                     "Action",
-                    Value::list([Value::str("kms:Decrypt"), Value::str("kms:GenerateDataKey*")]),
+                    Value::list([
+                        Value::str("kms:Decrypt"),
+                        Value::str("kms:GenerateDataKey*"),
+                    ]),
                 ),
                 ("Resource", Value::str("*")),
             ])),
@@ -163,7 +169,9 @@ impl Builder<'_> {
         let mut spec = self.spec(
             ResourceKind::KmsAlias,
             name,
-            SpecBody::KmsAlias(KmsAliasSpec { target_key: OutputRef::id(key) }),
+            SpecBody::KmsAlias(KmsAliasSpec {
+                target_key: OutputRef::id(key),
+            }),
         );
         spec.physical_name = format!("alias/{}", self.config.physical_name(name));
         spec.tags.clear();
@@ -237,7 +245,10 @@ impl Builder<'_> {
         self.spec(
             ResourceKind::Topic,
             logical,
-            SpecBody::Topic(TopicSpec { kms_key: OutputRef::arn(key), email_subscription: email }),
+            SpecBody::Topic(TopicSpec {
+                kms_key: OutputRef::arn(key),
+                email_subscription: email,
+            }),
         )
     }
 }
@@ -255,7 +266,10 @@ fn tls_only_policy(bucket_arn: &str) -> Value {
                 ("Action", Value::str("s3:*")),
                 (
                     "Resource",
-                    Value::list([Value::str(bucket_arn), Value::str(format!("{bucket_arn}/*"))]),
+                    Value::list([
+                        Value::str(bucket_arn),
+                        Value::str(format!("{bucket_arn}/*")),
+                    ]),
                 ),
                 (
                     "Condition",

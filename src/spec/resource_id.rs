@@ -89,7 +89,10 @@ impl ResourceKind {
 
     /// Position in which orphans of this kind are deleted (lower first).
     pub fn delete_rank(self) -> usize {
-        Self::ALL.iter().position(|k| *k == self).unwrap_or(usize::MAX)
+        Self::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -187,8 +190,23 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected_with_the_reason() {
-        assert!("queue".parse::<ResourceId>().unwrap_err().contains("kind/logical"));
-        assert!("lambda/x".parse::<ResourceId>().unwrap_err().contains("unknown resource kind"));
-        assert!("queue/Bad_Name".parse::<ResourceId>().unwrap_err().contains("lowercase"));
+        assert!(
+            "queue"
+                .parse::<ResourceId>()
+                .unwrap_err()
+                .contains("kind/logical")
+        );
+        assert!(
+            "lambda/x"
+                .parse::<ResourceId>()
+                .unwrap_err()
+                .contains("unknown resource kind")
+        );
+        assert!(
+            "queue/Bad_Name"
+                .parse::<ResourceId>()
+                .unwrap_err()
+                .contains("lowercase")
+        );
     }
 }

@@ -32,7 +32,10 @@ pub struct Field {
 pub type Fields = BTreeMap<&'static str, Field>;
 
 fn update(value: impl Into<Value>) -> Field {
-    Field { value: value.into(), on_change: OnChange::Update }
+    Field {
+        value: value.into(),
+        on_change: OnChange::Update,
+    }
 }
 
 /// A customer-managed KMS key with rotation.
@@ -168,7 +171,9 @@ impl ResourceSpec {
             fields.insert(
                 field::TAGS,
                 update(Value::map(
-                    self.tags.iter().map(|(k, v)| (k.clone(), Value::str(v.clone()))),
+                    self.tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::str(v.clone()))),
                 )),
             );
         }
@@ -176,7 +181,10 @@ impl ResourceSpec {
             SpecBody::KmsKey(key) => {
                 fields.insert(field::DESCRIPTION, update(key.description.as_str()));
                 fields.insert(field::ROTATION_ENABLED, update(true));
-                fields.insert(field::ROTATION_PERIOD_DAYS, update(key.rotation_period_days));
+                fields.insert(
+                    field::ROTATION_PERIOD_DAYS,
+                    update(key.rotation_period_days),
+                );
                 fields.insert(field::KEY_POLICY, update(key.policy.clone()));
             }
             SpecBody::KmsAlias(alias) => {
@@ -185,7 +193,11 @@ impl ResourceSpec {
             SpecBody::Bucket(bucket) => {
                 fields.insert(
                     field::VERSIONING,
-                    update(if bucket.versioning { "Enabled" } else { "Suspended" }),
+                    update(if bucket.versioning {
+                        "Enabled"
+                    } else {
+                        "Suspended"
+                    }),
                 );
                 fields.insert(
                     field::ENCRYPTION,
@@ -213,14 +225,23 @@ impl ResourceSpec {
                         ("prefix", Value::str(lc.prefix.clone())),
                         ("glacier_after_days", lc.glacier_after_days.into()),
                         ("expire_after_days", lc.expire_after_days.into()),
-                        ("noncurrent_expire_after_days", lc.noncurrent_expire_after_days.into()),
+                        (
+                            "noncurrent_expire_after_days",
+                            lc.noncurrent_expire_after_days.into(),
+                        ),
                     ])),
                 );
             }
             SpecBody::Queue(queue) => {
                 fields.insert(field::KMS_MASTER_KEY_ID, update(queue.kms_key.clone()));
-                fields.insert(field::VISIBILITY_TIMEOUT, update(queue.visibility_timeout_seconds));
-                fields.insert(field::MESSAGE_RETENTION, update(queue.message_retention_seconds));
+                fields.insert(
+                    field::VISIBILITY_TIMEOUT,
+                    update(queue.visibility_timeout_seconds),
+                );
+                fields.insert(
+                    field::MESSAGE_RETENTION,
+                    update(queue.message_retention_seconds),
+                );
                 let redrive = match &queue.redrive {
                     Some(r) => Value::JsonText(Box::new(Value::map([
                         ("deadLetterTargetArn", r.dead_letter_queue.clone().into()),
@@ -234,7 +255,12 @@ impl ResourceSpec {
                 fields.insert(field::KMS_MASTER_KEY_ID, update(topic.kms_key.clone()));
                 fields.insert(
                     field::EMAIL_SUBSCRIPTION,
-                    update(topic.email_subscription.clone().map_or(Value::Null, Value::Str)),
+                    update(
+                        topic
+                            .email_subscription
+                            .clone()
+                            .map_or(Value::Null, Value::Str),
+                    ),
                 );
             }
         }

@@ -50,15 +50,24 @@ pub struct OutputRef {
 
 impl OutputRef {
     pub fn arn(resource: &ResourceId) -> Self {
-        Self { resource: resource.clone(), output: OutputKey::Arn }
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Arn,
+        }
     }
 
     pub fn id(resource: &ResourceId) -> Self {
-        Self { resource: resource.clone(), output: OutputKey::Id }
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Id,
+        }
     }
 
     pub fn url(resource: &ResourceId) -> Self {
-        Self { resource: resource.clone(), output: OutputKey::Url }
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Url,
+        }
     }
 }
 
@@ -132,7 +141,10 @@ impl Value {
             Value::Int(i) => Json::from(*i),
             Value::Str(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(
-                items.iter().map(|v| v.resolve(ctx)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .map(|v| v.resolve(ctx))
+                    .collect::<Result<_, _>>()?,
             ),
             Value::Map(map) => Json::Object(
                 map.iter()
@@ -276,11 +288,22 @@ mod tests {
         let env = env();
         let mut outputs = BTreeMap::new();
         let err = value
-            .resolve(&OutputTable { env: &env, outputs: &outputs })
+            .resolve(&OutputTable {
+                env: &env,
+                outputs: &outputs,
+            })
             .unwrap_err();
         assert_eq!(err, Unresolved(OutputRef::id(&key)));
-        outputs.insert(key.clone(), Outputs::from([(OutputKey::Id, "k-1".to_owned())]));
-        let resolved = value.resolve(&OutputTable { env: &env, outputs: &outputs }).unwrap();
+        outputs.insert(
+            key.clone(),
+            Outputs::from([(OutputKey::Id, "k-1".to_owned())]),
+        );
+        let resolved = value
+            .resolve(&OutputTable {
+                env: &env,
+                outputs: &outputs,
+            })
+            .unwrap();
         assert_eq!(resolved, Json::String("arn:aws:x:k-1".into()));
     }
 }

@@ -1,0 +1,287 @@
+//! The commands that talk to AWS: `plan`, `apply`, `destroy` and `status`, each a straight
+//! line through `Session`: lock, observe, plan, show, confirm, execute, report.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::session::{Session, SessionError};
+use super::{AppContext, Outcome, OutputMode, RunError};
+use crate::adapters::{AwsAccess, AwsCloud};
+use crate::cli::Command;
+use crate::engine::executor::ApplyReport;
+use crate::engine::{ApplyOutcome, EventSink};
+use crate::plan::{Action, Plan, PlanOptions};
+use crate::report::{self, plan_report};
+use crate::state::journal::{self, FileJournal, JournalStore};
+use crate::state::lock::{LockError, StackLock, lock_path};
+use crate::state::state_cache::StateCache;
+
+/// Runs `command` with `ctx` (the config is already valid).
+pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome, RunError> {
+    match command {
+        Command::Plan(args) => plan(ctx, args.detailed_exitcode).await,
+        Command::Apply(args) => {
+            let options = PlanOptions::apply();
+            converge(ctx, "apply", options, args.yes).await
+        }
+        Command::Destroy(args) => {
+            let options = PlanOptions::destroy(args.delete_data);
+            converge(ctx, "destroy", options, args.yes).await
+        }
+        Command::Status => status(ctx).await,
+        // `validate` never reaches AWS; `app::run` answers it before any client exists.
+        Command::Validate => Ok(Outcome::Done),
+    }
+}
+
+async fn open_session(ctx: &AppContext) -> Result<Session, RunError> {
+    let access = AwsAccess::from(&ctx.config.aws);
+    let (cloud, _counter) = AwsCloud::connect(&access).await;
+    Session::open(ctx.config.clone(), Arc::new(cloud))
+        .await
+        .map_err(|e| match e {
+            SessionError::Environment(error) => RunError::Cloud { error },
+            SessionError::Graph(_) => RunError::Usage(e.to_string()),
+        })
+}
+
+fn print_plan(ctx: &AppContext, plan: &Plan) {
+    match ctx.output {
+        OutputMode::Json => println!("{}", plan_report::render_json(plan)),
+        mode => print!("{}", plan_report::render_text(plan, mode.color())),
+    }
+}
+
+async fn plan(ctx: &AppContext, detailed_exitcode: bool) -> Result<Outcome, RunError> {
+    let session = open_session(ctx).await?;
+    let observed = session.observe().await?;
+    let plan = session.plan(&observed, PlanOptions::apply());
+    print_plan(ctx, &plan);
+    Ok(if detailed_exitcode && plan.has_changes() {
+        Outcome::ChangesPending
+    } else {
+        Outcome::Done
+    })
+}
+
+/// `apply` and `destroy`: the same walk with a different plan.
+async fn converge(
+    ctx: &AppContext,
+    verb: &'static str,
+    options: PlanOptions,
+    yes: bool,
+) -> Result<Outcome, RunError> {
+    let state_root = ctx.global.state_dir.as_path();
+    let stack = ctx.config.stack_name();
+    // The lock comes first: two applies must not even observe concurrently, or both would
+    // plan the same creates.
+    let _lock = StackLock::acquire(state_root, &stack, verb).map_err(lock_error)?;
+    let session = open_session(ctx).await?;
+    let observed = session.observe().await?;
+    let plan = session.plan(&observed, options);
+    print_plan(ctx, &plan);
+    if !plan.refusals.is_empty() {
+        return Err(RunError::Usage(format!(
+            "{verb} refused to run: {}",
+            plan.refusals.join("; ")
+        )));
+    }
+    if !plan.has_changes() {
+        // The plan report has already said so.
+        return Ok(Outcome::Done);
+    }
+    if ctx.output.is_interactive() && !yes && !confirm(verb)? {
+        println!("nothing changed.");
+        return Ok(Outcome::Done);
+    }
+    let report = execute(ctx, &session, &plan, state_root).await?;
+    finish(ctx, verb, &plan, &report, state_root)
+}
+
+/// Asks on the terminal; anything but `y`/`yes` declines.
+fn confirm(verb: &str) -> Result<bool, RunError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(RunError::Usage(format!(
+            "`txdeploy {verb}` needs a confirmation but stdin is not a terminal; pass `--yes` \
+             or `--non-interactive`"
+        )));
+    }
+    print!("Do you want to {verb} these changes? Only `yes` is accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| RunError::Io {
+            context: "reading the confirmation".into(),
+            source,
+        })?;
+    Ok(matches!(answer.trim(), "y" | "yes"))
+}
+
+async fn execute(
+    ctx: &AppContext,
+    session: &Session,
+    plan: &Plan,
+    state_root: &Path,
+) -> Result<ApplyReport, RunError> {
+    let apply_id = journal::new_apply_id();
+    let journal =
+        FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(|source| {
+            RunError::Io {
+                context: "creating the apply journal".into(),
+                source,
+            }
+        })?;
+    let journal: Arc<dyn JournalStore> = Arc::new(journal);
+    let (events, receiver) = EventSink::channel();
+    let mut reporter = ctx.output.reporter();
+    let reporting = tokio::spawn(async move {
+        report::drain(receiver, reporter.as_mut()).await;
+    });
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            // Stop scheduling; in-flight calls finish and the journal stays consistent.
+            on_ctrl_c.cancel();
+        }
+    });
+    let report = session.execute(plan, journal, events, cancel).await;
+    ctrl_c.abort();
+    // The executor dropped its sink: the reporter drains what is left and ends.
+    let _ = reporting.await;
+    let cache = StateCache::new(
+        &session.stack_name(),
+        &report.apply_id,
+        report.outcome,
+        report.outputs.clone(),
+    );
+    cache.write(state_root).map_err(|source| RunError::Io {
+        context: "writing the state cache".into(),
+        source,
+    })?;
+    Ok(report)
+}
+
+fn finish(
+    ctx: &AppContext,
+    verb: &str,
+    plan: &Plan,
+    report: &ApplyReport,
+    state_root: &Path,
+) -> Result<Outcome, RunError> {
+    let journal =
+        journal::journal_dir(state_root, &plan.stack).join(format!("{}.jsonl", report.apply_id));
+    match report.outcome {
+        ApplyOutcome::Succeeded => {
+            if ctx.output != OutputMode::Json && !plan.kept.is_empty() {
+                println!("kept {} resource(s) that hold data:", plan.kept.len());
+                for kept in &plan.kept {
+                    println!("  {} ({}): {}", kept.id, kept.physical_name, kept.reason);
+                }
+            }
+            Ok(Outcome::Done)
+        }
+        ApplyOutcome::Interrupted => Err(RunError::Interrupted),
+        ApplyOutcome::Failed => {
+            let message = match &report.first_error {
+                Some((id, error)) => format!("`{id}`: {error}"),
+                None => "a step failed".to_owned(),
+            };
+            Err(RunError::Failed {
+                message,
+                next: format!(
+                    "the stack is partly changed ({} step(s) done, {} failed); nothing was \
+                     undone. Fix the cause and run `txdeploy {verb}` again: it observes what \
+                     exists and continues from there. Journal: {}",
+                    report.succeeded.len(),
+                    report.failed.len(),
+                    journal.display()
+                ),
+            })
+        }
+    }
+}
+
+fn lock_error(error: LockError) -> RunError {
+    RunError::Usage(error.to_string())
+}
+
+async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
+    let state_root = ctx.global.state_dir.as_path();
+    let stack = ctx.config.stack_name();
+    let lock = lock_path(state_root, &stack);
+    let lock_holder = std::fs::read_to_string(&lock).ok();
+    let last = journal::latest_apply(state_root, &stack).map_err(|source| RunError::Io {
+        context: "reading the latest journal".into(),
+        source,
+    })?;
+    let session = open_session(ctx).await?;
+    let observed = session.observe().await?;
+    let plan = session.plan(&observed, PlanOptions::apply());
+    if ctx.output == OutputMode::Json {
+        let doc = serde_json::json!({
+            "event": "status",
+            "stack": stack,
+            "lock": lock_holder.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+            "last_apply": last.as_deref().and_then(journal::apply_outcome),
+            "unfinished_steps": last.as_deref().map(journal::unfinished_steps).unwrap_or_default(),
+            "resources": plan.changes.iter().map(|c| serde_json::json!({
+                "id": c.id, "physical_name": c.physical_name, "state": status_word(&c.action),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{doc}");
+        return Ok(Outcome::Done);
+    }
+    println!(
+        "stack `{stack}` in account {} ({})",
+        plan.environment.account_id, plan.environment.region
+    );
+    match &lock_holder {
+        Some(holder) => println!("lock: held ({})", holder.trim()),
+        None => println!("lock: free"),
+    }
+    match last.as_deref() {
+        None => println!("last apply: none recorded in {}", state_root.display()),
+        Some(entries) => {
+            let outcome = journal::apply_outcome(entries).map_or(
+                "did not finish (the process stopped mid-apply)".to_owned(),
+                |o| format!("{o:?}").to_lowercase(),
+            );
+            println!("last apply: {outcome}");
+            for id in journal::unfinished_steps(entries) {
+                println!("  unfinished step: {id} (run `txdeploy apply` to converge it)");
+            }
+        }
+    }
+    for change in &plan.changes {
+        println!(
+            "  {:<10} {} ({})",
+            status_word(&change.action),
+            change.id,
+            change.physical_name
+        );
+    }
+    println!(
+        "{}",
+        if plan.has_changes() {
+            "the stack differs from the config: `txdeploy plan` shows how, `txdeploy apply` fixes it."
+        } else {
+            "the stack matches the config."
+        }
+    );
+    Ok(Outcome::Done)
+}
+
+fn status_word(action: &Action) -> &'static str {
+    match action {
+        Action::NoOp => "in sync",
+        Action::Create => "missing",
+        Action::Update | Action::Replace { .. } => "drifted",
+        Action::Delete => "orphaned",
+    }
+}

@@ -1,0 +1,272 @@
+//! `PlainReporter`: one human line per event, for CI logs and pipes (colors only on a TTY).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::{Reporter, format_duration, next_step};
+use crate::engine::{ApplyOutcome, ExecEvent, SkipReason};
+use crate::spec::ResourceId;
+
+/// Writes lines such as `  [ 3/12] create  queue/analytics … done (0.4 s)`.
+pub struct PlainReporter<W: Write + Send> {
+    out: W,
+    color: bool,
+    /// Nodes that will call AWS, from `ApplyStarted`.
+    total: usize,
+    /// The position of each started node, in start order.
+    positions: BTreeMap<ResourceId, usize>,
+}
+
+const GREEN: &str = "32";
+const RED: &str = "31";
+const YELLOW: &str = "33";
+const DIM: &str = "2";
+
+impl<W: Write + Send> PlainReporter<W> {
+    pub fn new(out: W, color: bool) -> Self {
+        Self {
+            out,
+            color,
+            total: 0,
+            positions: BTreeMap::new(),
+        }
+    }
+
+    /// The writer, for tests that read what was printed.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// `[ 3/12]`, or `[ -/12]` for a node that never started.
+    fn counter(&self, id: &ResourceId) -> String {
+        let width = self.total.max(1).to_string().len();
+        match self.positions.get(id) {
+            Some(n) => format!("[{n:>width$}/{}]", self.total),
+            None => format!("[{:>width$}/{}]", "-", self.total),
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        // A closed stdout (`| head`) must not fail the apply; the journal has the truth.
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn render(&mut self, event: &ExecEvent) -> Option<String> {
+        Some(match event {
+            ExecEvent::ApplyStarted {
+                apply_id,
+                stack,
+                changes,
+            } => {
+                self.total = *changes;
+                self.positions.clear();
+                let noun = if *changes == 1 { "change" } else { "changes" };
+                format!("Applying `{stack}`: {changes} {noun} (apply {apply_id})")
+            }
+            ExecEvent::NodeStarted { id, action } => {
+                let next = self.positions.len() + 1;
+                self.positions.entry(id.clone()).or_insert(next);
+                format!("  {} {action:<7} {id} …", self.counter(id))
+            }
+            ExecEvent::NodeProgress { id, message } => {
+                format!("  {} {:<7} {id}: {message}", self.counter(id), "wait")
+            }
+            ExecEvent::NodeRetrying {
+                id,
+                attempt,
+                class,
+                error,
+                delay_ms,
+            } => {
+                let retry = self.paint("retry", YELLOW);
+                format!(
+                    "  {} {retry}   {id}: {class} error, attempt {attempt}, next try in {}: {error}",
+                    self.counter(id),
+                    format_duration(*delay_ms)
+                )
+            }
+            ExecEvent::NodeSucceeded {
+                id,
+                action,
+                elapsed_ms,
+            } => {
+                let done = self.paint("done", GREEN);
+                format!(
+                    "  {} {action:<7} {id} … {done} ({})",
+                    self.counter(id),
+                    format_duration(*elapsed_ms)
+                )
+            }
+            ExecEvent::NodeFailed {
+                id,
+                action,
+                error,
+                elapsed_ms,
+            } => {
+                let failed = self.paint("failed", RED);
+                let pad = " ".repeat(self.counter(id).len() + 3);
+                format!(
+                    "  {} {action:<7} {id} … {failed} ({})\n{pad}error: {error}\n{pad}next: {}",
+                    self.counter(id),
+                    format_duration(*elapsed_ms),
+                    next_step(error)
+                )
+            }
+            ExecEvent::NodeSkipped { id, reason } => {
+                let why = match reason {
+                    // Unchanged nodes are counted in the summary, not listed.
+                    SkipReason::NoOp => return None,
+                    SkipReason::DependencyFailed { dependency } => {
+                        format!("`{dependency}` failed or was skipped")
+                    }
+                    SkipReason::Stopped => "the apply stopped before it started".to_owned(),
+                };
+                let skip = self.paint("skip", DIM);
+                format!("  {} {skip}    {id}: {why}", self.counter(id))
+            }
+            ExecEvent::ApplyFinished {
+                outcome,
+                succeeded,
+                failed,
+                skipped,
+                elapsed_ms,
+            } => {
+                let verdict = match outcome {
+                    ApplyOutcome::Succeeded => self.paint("Apply succeeded", GREEN),
+                    ApplyOutcome::Failed => self.paint("Apply failed", RED),
+                    ApplyOutcome::Interrupted => self.paint("Apply interrupted", YELLOW),
+                };
+                format!(
+                    "{verdict}: {succeeded} succeeded, {failed} failed, {skipped} skipped in {}.",
+                    format_duration(*elapsed_ms)
+                )
+            }
+        })
+    }
+}
+
+impl<W: Write + Send> Reporter for PlainReporter<W> {
+    fn event(&mut self, event: &ExecEvent) {
+        if let Some(text) = self.render(event) {
+            self.line(&text);
+        }
+    }
+
+    fn finish(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cloud::{CloudError, ErrorClass};
+    use crate::spec::ResourceKind;
+
+    fn queue(name: &str) -> ResourceId {
+        ResourceId::new(ResourceKind::Queue, name)
+    }
+
+    fn run(events: &[ExecEvent]) -> String {
+        let mut reporter = PlainReporter::new(Vec::new(), false);
+        for e in events {
+            reporter.event(e);
+        }
+        reporter.finish();
+        String::from_utf8(reporter.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn one_line_per_event_with_position_retries_and_failures() {
+        let out = run(&[
+            ExecEvent::ApplyStarted {
+                apply_id: "a1".into(),
+                stack: "tx-dev".into(),
+                changes: 12,
+            },
+            ExecEvent::NodeStarted {
+                id: queue("analytics-dlq"),
+                action: "create",
+            },
+            ExecEvent::NodeStarted {
+                id: queue("analytics"),
+                action: "create",
+            },
+            ExecEvent::NodeSucceeded {
+                id: queue("analytics-dlq"),
+                action: "create",
+                elapsed_ms: 412,
+            },
+            ExecEvent::NodeRetrying {
+                id: queue("analytics"),
+                attempt: 2,
+                class: ErrorClass::Throttled,
+                error: "Rate exceeded".into(),
+                delay_ms: 800,
+            },
+            ExecEvent::NodeFailed {
+                id: queue("analytics"),
+                action: "create",
+                error: CloudError::from_parts(
+                    "sqs",
+                    "CreateQueue",
+                    Some("InvalidAttributeValue"),
+                    Some(400),
+                    "Invalid value for the parameter RedrivePolicy",
+                ),
+                elapsed_ms: 1_234,
+            },
+            ExecEvent::NodeSkipped {
+                id: ResourceId::new(ResourceKind::Topic, "alarms"),
+                reason: SkipReason::DependencyFailed {
+                    dependency: queue("analytics"),
+                },
+            },
+            ExecEvent::NodeSkipped {
+                id: queue("reporting"),
+                reason: SkipReason::NoOp,
+            },
+            ExecEvent::ApplyFinished {
+                outcome: ApplyOutcome::Failed,
+                succeeded: 1,
+                failed: 1,
+                skipped: 1,
+                elapsed_ms: 1_700,
+            },
+        ]);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn colors_only_when_asked() {
+        let events = [
+            ExecEvent::ApplyStarted {
+                apply_id: "a".into(),
+                stack: "s".into(),
+                changes: 1,
+            },
+            ExecEvent::NodeSucceeded {
+                id: queue("q"),
+                action: "create",
+                elapsed_ms: 1,
+            },
+        ];
+        assert!(!run(&events).contains('\x1b'));
+        let mut colored = PlainReporter::new(Vec::new(), true);
+        events.iter().for_each(|e| colored.event(e));
+        assert!(
+            String::from_utf8(colored.into_inner())
+                .unwrap()
+                .contains("\x1b[32mdone")
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The one integration test binary: the real `txdeploy` executable over fixtures, and every
+//! adapter and the whole pipeline against the moto emulator.
+
+mod harness;
+
+mod adapters_tests;
+mod cli_tests;
+mod config_fixture_tests;
+mod slice_tests;
