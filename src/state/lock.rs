@@ -143,7 +143,10 @@ fn publish(dir: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
 }
 
 fn links_unsupported(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied)
+    matches!(
+        e.kind(),
+        io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+    )
 }
 
 fn write_new(path: &Path, body: &[u8]) -> io::Result<()> {
