@@ -5,6 +5,7 @@
 
 pub mod error_class;
 pub mod observed;
+pub mod waiter;
 
 use std::collections::BTreeMap;
 
