@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::session::{Session, SessionError};
 use super::{AppContext, Outcome, OutputMode, RunError};
-use crate::adapters::{AwsAccess, AwsCloud};
+use crate::adapters::{AwsAccess, AwsCloud, CallCounter};
 use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
 use crate::engine::{ApplyOutcome, EventSink};
@@ -37,15 +37,38 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
     }
 }
 
-async fn open_session(ctx: &AppContext) -> Result<Session, RunError> {
+async fn open_session(ctx: &AppContext) -> Result<(Session, CallCounter), RunError> {
     let access = AwsAccess::from(&ctx.config.aws);
-    let (cloud, _counter) = AwsCloud::connect(&access).await;
-    Session::open(ctx.config.clone(), Arc::new(cloud))
+    let (cloud, counter) = AwsCloud::connect(&access).await;
+    let session = Session::open(ctx.config.clone(), Arc::new(cloud))
         .await
         .map_err(|e| match e {
             SessionError::Environment(error) => RunError::Cloud { error },
             SessionError::Graph(_) => RunError::Usage(e.to_string()),
-        })
+        })?;
+    Ok((session, counter))
+}
+
+/// Says how many AWS calls the run made: what a no-op apply costs, and proof that it
+/// changed nothing (zero mutations).
+fn print_calls(ctx: &AppContext, counter: &CallCounter) {
+    let calls = counter.snapshot();
+    match ctx.output {
+        OutputMode::Json => println!(
+            "{}",
+            serde_json::json!({
+                "event": "aws_calls",
+                "reads": calls.reads(),
+                "mutations": calls.mutations(),
+                "calls": calls,
+            })
+        ),
+        _ => println!(
+            "AWS calls: {} reads, {} mutations.",
+            calls.reads(),
+            calls.mutations()
+        ),
+    }
 }
 
 fn print_plan(ctx: &AppContext, plan: &Plan) {
@@ -56,10 +79,11 @@ fn print_plan(ctx: &AppContext, plan: &Plan) {
 }
 
 async fn plan(ctx: &AppContext, detailed_exitcode: bool) -> Result<Outcome, RunError> {
-    let session = open_session(ctx).await?;
+    let (session, counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, PlanOptions::apply());
     print_plan(ctx, &plan);
+    print_calls(ctx, &counter);
     Ok(if detailed_exitcode && plan.has_changes() {
         Outcome::ChangesPending
     } else {
@@ -79,7 +103,7 @@ async fn converge(
     // The lock comes first: two applies must not even observe concurrently, or both would
     // plan the same creates.
     let _lock = StackLock::acquire(state_root, &stack, verb).map_err(lock_error)?;
-    let session = open_session(ctx).await?;
+    let (session, counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, options);
     print_plan(ctx, &plan);
@@ -91,6 +115,7 @@ async fn converge(
     }
     if !plan.has_changes() {
         // The plan report has already said so.
+        print_calls(ctx, &counter);
         return Ok(Outcome::Done);
     }
     if ctx.output.is_interactive() && !yes && !confirm(verb)? {
@@ -98,6 +123,7 @@ async fn converge(
         return Ok(Outcome::Done);
     }
     let report = execute(ctx, &session, &plan, state_root).await?;
+    print_calls(ctx, &counter);
     finish(ctx, verb, &plan, &report, state_root)
 }
 
@@ -220,7 +246,7 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
         context: "reading the latest journal".into(),
         source,
     })?;
-    let session = open_session(ctx).await?;
+    let (session, _counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, PlanOptions::apply());
     if ctx.output == OutputMode::Json {
