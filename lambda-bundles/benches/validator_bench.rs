@@ -29,16 +29,24 @@ fn measure(name: &str, iterations: u32, mut work: impl FnMut(usize)) {
         work(i as usize);
     }
     let per_request = started.elapsed().as_nanos() as f64 / f64::from(iterations);
-    println!("{name}: {per_request:.0} ns/request ({iterations} iterations, 4 bodies: 2 valid, 2 invalid)");
+    println!(
+        "{name}: {per_request:.0} ns/request ({iterations} iterations, 4 bodies: 2 valid, 2 invalid)"
+    );
 }
 
 fn main() {
-    let iterations = std::env::var("BENCH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(400_000);
+    let iterations = std::env::var("BENCH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400_000);
     measure("validate_new_transaction", iterations, |i| {
-        let _ = black_box(validate_new_transaction(black_box(BODIES[i % BODIES.len()])));
+        let _ = black_box(validate_new_transaction(black_box(
+            BODIES[i % BODIES.len()],
+        )));
     });
 
-    let key = PaginationKey::new(b"bench-pagination-key-0123456789").unwrap_or_else(|_| std::process::exit(2));
+    let key = PaginationKey::new(b"bench-pagination-key-0123456789")
+        .unwrap_or_else(|_| std::process::exit(2));
     let requests: Vec<ApiGatewayProxyRequest> = BODIES
         .iter()
         .map(|body| {

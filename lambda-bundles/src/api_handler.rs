@@ -68,7 +68,10 @@ impl ApiHandler {
     pub fn from_env(sdk: &SdkConfig, env: EnvLookup<'_>) -> Result<ApiHandler, EnvError> {
         let values = required(HandlerKind::TransactionValidator, env)?;
         let [table, analytics, reporting, notification, key] = <[String; 5]>::try_from(values)
-            .map_err(|_| EnvError::Invalid { name: "TXDEPLOY_HANDLER", reason: "is inconsistent" })?;
+            .map_err(|_| EnvError::Invalid {
+                name: "TXDEPLOY_HANDLER",
+                reason: "is inconsistent",
+            })?;
         let pagination_key = PaginationKey::new(key.as_bytes()).map_err(|_| EnvError::Invalid {
             name: "PAGINATION_KEY",
             reason: "must be at least 16 bytes: use a random secret",
@@ -82,17 +85,25 @@ impl ApiHandler {
             reporting_queue_url: reporting,
             notification_function: notification,
             pagination_key,
-            metrics_namespace: env("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            metrics_namespace: env("METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
         })
     }
 
     /// Answers one API Gateway proxy request. Never fails: internal errors become a 500
     /// that names only the request id.
-    pub async fn handle(&self, request: ApiGatewayProxyRequest, context: &Context) -> ApiGatewayProxyResponse {
+    pub async fn handle(
+        &self,
+        request: ApiGatewayProxyRequest,
+        context: &Context,
+    ) -> ApiGatewayProxyResponse {
         let started = Instant::now();
         let mut metrics = Metrics::new(&self.metrics_namespace, HANDLER);
         metrics.property("request_id", context.request_id.as_str());
-        let trace = context.xray_trace_id.clone().or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
+        let trace = context
+            .xray_trace_id
+            .clone()
+            .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok());
         let (route_name, result) = match route(&request, &self.pagination_key) {
             Err(rejection) => {
                 metrics.put("ValidationFailures", 1.0, Unit::Count);
@@ -102,15 +113,17 @@ impl ApiHandler {
                 let name = route.name();
                 let result = match route {
                     Route::CreateTransaction(tx) => {
-                        self.create(&tx, trace.as_deref()).await.map(|(outcome, response)| {
-                            let metric = match outcome {
-                                Outcome::Created => "TransactionsValidated",
-                                Outcome::Replayed => "IdempotentReplays",
-                                Outcome::Conflict => "IdempotencyConflicts",
-                            };
-                            metrics.put(metric, 1.0, Unit::Count);
-                            response
-                        })
+                        self.create(&tx, trace.as_deref())
+                            .await
+                            .map(|(outcome, response)| {
+                                let metric = match outcome {
+                                    Outcome::Created => "TransactionsValidated",
+                                    Outcome::Replayed => "IdempotentReplays",
+                                    Outcome::Conflict => "IdempotencyConflicts",
+                                };
+                                metrics.put(metric, 1.0, Unit::Count);
+                                response
+                            })
                     }
                     Route::GetTransaction(id) => self.get(&id).await,
                     Route::ListMerchantTransactions(query) => self.list(&query).await,
@@ -137,7 +150,11 @@ impl ApiHandler {
         response.into_proxy_response()
     }
 
-    async fn create(&self, tx: &NewTransaction, trace: Option<&str>) -> Result<(Outcome, ApiResponse), Internal> {
+    async fn create(
+        &self,
+        tx: &NewTransaction,
+        trace: Option<&str>,
+    ) -> Result<(Outcome, ApiResponse), Internal> {
         let hash = tx.payload_hash();
         let now = TransactionDate::now();
         let mut record = tx.record(now);
@@ -153,13 +170,15 @@ impl ApiHandler {
         let mut outcome = Outcome::Created;
         if let Err(error) = put {
             let existing = match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
-                    Some(item) => item.clone(),
-                    // Older emulators ignore ReturnValuesOnConditionCheckFailure.
-                    None => self.get_item(&tx.transaction_id).await?.ok_or_else(|| {
-                        Internal("PutItem: condition failed but no item exists".into())
-                    })?,
-                },
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item() {
+                        Some(item) => item.clone(),
+                        // Older emulators ignore ReturnValuesOnConditionCheckFailure.
+                        None => self.get_item(&tx.transaction_id).await?.ok_or_else(|| {
+                            Internal("PutItem: condition failed but no item exists".into())
+                        })?,
+                    }
+                }
                 _ => return Err(Internal::from_sdk("PutItem", error)),
             };
             if string_attr(&existing, attr::PAYLOAD_HASH) != Some(hash.as_str()) {
@@ -167,7 +186,14 @@ impl ApiHandler {
                     "error": "Transaction already exists with a different payload",
                     "transaction_id": tx.transaction_id,
                 });
-                return Ok((Outcome::Conflict, ApiResponse { status: 409, body, allow: None }));
+                return Ok((
+                    Outcome::Conflict,
+                    ApiResponse {
+                        status: 409,
+                        body,
+                        allow: None,
+                    },
+                ));
             }
             outcome = Outcome::Replayed;
             if existing.contains_key(attr::DISPATCHED_AT) {
@@ -175,7 +201,9 @@ impl ApiHandler {
             }
             // The first attempt stored the item but died before handing it on: finish its
             // work, with the date that attempt stored.
-            if let Some(date) = string_attr(&existing, attr::TRANSACTION_DATE).and_then(TransactionDate::parse_rfc3339) {
+            if let Some(date) = string_attr(&existing, attr::TRANSACTION_DATE)
+                .and_then(TransactionDate::parse_rfc3339)
+            {
                 record.transaction_date = date;
             }
         }
@@ -183,10 +211,16 @@ impl ApiHandler {
         self.dynamodb
             .update_item()
             .table_name(&self.table)
-            .key(attr::TRANSACTION_ID, AttributeValue::S(record.transaction_id.to_string()))
+            .key(
+                attr::TRANSACTION_ID,
+                AttributeValue::S(record.transaction_id.to_string()),
+            )
             .update_expression("SET #dispatched = :now")
             .expression_attribute_names("#dispatched", attr::DISPATCHED_AT)
-            .expression_attribute_values(":now", AttributeValue::S(TransactionDate::now().to_stored()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::S(TransactionDate::now().to_stored()),
+            )
             .send()
             .await
             .map_err(|e| Internal::from_sdk("UpdateItem", e))?;
@@ -194,8 +228,13 @@ impl ApiHandler {
     }
 
     /// Sends to both queues and invokes the notification handler asynchronously, at once.
-    async fn dispatch(&self, record: &TransactionMessage, trace: Option<&str>) -> Result<(), Internal> {
-        let body = serde_json::to_string(record).map_err(|e| Internal(format!("serialize message: {e}")))?;
+    async fn dispatch(
+        &self,
+        record: &TransactionMessage,
+        trace: Option<&str>,
+    ) -> Result<(), Internal> {
+        let body = serde_json::to_string(record)
+            .map_err(|e| Internal(format!("serialize message: {e}")))?;
         let trace_attribute = match trace {
             Some(trace) => Some(
                 MessageSystemAttributeValue::builder()
@@ -207,14 +246,23 @@ impl ApiHandler {
             None => None,
         };
         let send = |queue_url: &str| {
-            let mut request = self.sqs.send_message().queue_url(queue_url).message_body(&body);
+            let mut request = self
+                .sqs
+                .send_message()
+                .queue_url(queue_url)
+                .message_body(&body);
             if let Some(attribute) = &trace_attribute {
                 request = request.message_system_attributes(
                     MessageSystemAttributeNameForSends::AwsTraceHeader,
                     attribute.clone(),
                 );
             }
-            async move { request.send().await.map_err(|e| Internal::from_sdk("SendMessage", e)) }
+            async move {
+                request
+                    .send()
+                    .await
+                    .map_err(|e| Internal::from_sdk("SendMessage", e))
+            }
         };
         let invoke = async {
             self.lambda
@@ -226,7 +274,11 @@ impl ApiHandler {
                 .await
                 .map_err(|e| Internal::from_sdk("Invoke", e))
         };
-        tokio::try_join!(send(&self.analytics_queue_url), send(&self.reporting_queue_url), invoke)?;
+        tokio::try_join!(
+            send(&self.analytics_queue_url),
+            send(&self.reporting_queue_url),
+            invoke
+        )?;
         Ok(())
     }
 
@@ -257,7 +309,10 @@ impl ApiHandler {
             .query()
             .table_name(&self.table)
             .index_name(MERCHANT_DATE_INDEX)
-            .expression_attribute_values(":merchant", AttributeValue::S(query.merchant_id.to_string()))
+            .expression_attribute_values(
+                ":merchant",
+                AttributeValue::S(query.merchant_id.to_string()),
+            )
             .limit(i32::from(query.limit))
             .set_exclusive_start_key(query.start_key.as_ref().map(page_key_to_item));
         match (query.from, query.to) {
@@ -267,7 +322,8 @@ impl ApiHandler {
             (None, None) => {}
         }
         if let Some(from) = query.from {
-            request = request.expression_attribute_values(":from", AttributeValue::S(from.to_stored()));
+            request =
+                request.expression_attribute_values(":from", AttributeValue::S(from.to_stored()));
         }
         if let Some(to) = query.to {
             request = request.expression_attribute_values(":to", AttributeValue::S(to.to_stored()));
@@ -280,8 +336,9 @@ impl ApiHandler {
         let transactions: Vec<_> = output.items().iter().map(item_to_json).collect();
         let next = match output.last_evaluated_key() {
             Some(key) if !key.is_empty() => {
-                let page_key = page_key_from_item(key)
-                    .ok_or_else(|| Internal("Query returned a non-string LastEvaluatedKey".into()))?;
+                let page_key = page_key_from_item(key).ok_or_else(|| {
+                    Internal("Query returned a non-string LastEvaluatedKey".into())
+                })?;
                 Some(self.pagination_key.encode(query.scope(), &page_key))
             }
             _ => None,
@@ -296,5 +353,7 @@ impl ApiHandler {
 }
 
 fn validated(id: &TransactionId) -> ApiResponse {
-    ApiResponse::ok(json!({ "message": "Transaction validated successfully", "transaction_id": id }))
+    ApiResponse::ok(
+        json!({ "message": "Transaction validated successfully", "transaction_id": id }),
+    )
 }

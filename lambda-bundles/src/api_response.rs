@@ -16,12 +16,20 @@ pub struct ApiResponse {
 
 impl ApiResponse {
     pub fn ok(body: Value) -> ApiResponse {
-        ApiResponse { status: 200, body, allow: None }
+        ApiResponse {
+            status: 200,
+            body,
+            allow: None,
+        }
     }
 
     /// A client error with the backward-compatible `{"error": ...}` shape.
     pub fn error(status: u16, message: impl Into<String>) -> ApiResponse {
-        ApiResponse { status, body: json!({ "error": message.into() }), allow: None }
+        ApiResponse {
+            status,
+            body: json!({ "error": message.into() }),
+            allow: None,
+        }
     }
 
     /// A 500 that names only the request id, so nothing internal leaks to the caller.
@@ -38,13 +46,19 @@ impl ApiResponse {
     }
 
     pub fn method_not_allowed(allow: &'static str) -> ApiResponse {
-        ApiResponse { allow: Some(allow), ..ApiResponse::error(405, "Method not allowed") }
+        ApiResponse {
+            allow: Some(allow),
+            ..ApiResponse::error(405, "Method not allowed")
+        }
     }
 
     /// The proxy integration's response document.
     pub fn into_proxy_response(self) -> ApiGatewayProxyResponse {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
@@ -68,14 +82,22 @@ mod tests {
         assert_eq!(response.status_code, 405);
         assert_eq!(response.headers["content-type"], "application/json");
         assert_eq!(response.headers["allow"], "GET");
-        let Some(Body::Text(text)) = response.body else { panic!("expected a text body") };
-        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"error": "Method not allowed"}));
+        let Some(Body::Text(text)) = response.body else {
+            panic!("expected a text body")
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!({"error": "Method not allowed"})
+        );
     }
 
     #[test]
     fn internal_errors_name_only_the_request_id() {
         let response = ApiResponse::internal("req-1");
         assert_eq!(response.status, 500);
-        assert_eq!(response.body, json!({"error": "Internal error", "request_id": "req-1"}));
+        assert_eq!(
+            response.body,
+            json!({"error": "Internal error", "request_id": "req-1"})
+        );
     }
 }

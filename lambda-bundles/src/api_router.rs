@@ -55,13 +55,21 @@ pub struct MerchantQuery {
 impl MerchantQuery {
     /// What tokens for this query are bound to.
     pub fn scope(&self) -> QueryScope<'_> {
-        QueryScope { merchant_id: self.merchant_id.as_str(), from: &self.from_text, to: &self.to_text }
+        QueryScope {
+            merchant_id: self.merchant_id.as_str(),
+            from: &self.from_text,
+            to: &self.to_text,
+        }
     }
 }
 
 /// Routes and validates one request.
 pub fn route(request: &ApiGatewayProxyRequest, key: &PaginationKey) -> Result<Route, ApiResponse> {
-    let path = request.path.as_deref().or(request.resource.as_deref()).unwrap_or("/");
+    let path = request
+        .path
+        .as_deref()
+        .or(request.resource.as_deref())
+        .unwrap_or("/");
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let method = &request.http_method;
     match segments.as_slice() {
@@ -70,13 +78,16 @@ pub fn route(request: &ApiGatewayProxyRequest, key: &PaginationKey) -> Result<Ro
                 return Err(ApiResponse::method_not_allowed("POST"));
             }
             let body = request_body(request)?;
-            validate_new_transaction(&body).map(Route::CreateTransaction).map_err(|r| r.to_response())
+            validate_new_transaction(&body)
+                .map(Route::CreateTransaction)
+                .map_err(|r| r.to_response())
         }
         ["transactions", id] => {
             if method != Method::GET {
                 return Err(ApiResponse::method_not_allowed("GET"));
             }
-            let id = percent_decode(id).ok_or_else(|| invalid("transaction_id", "is not valid URL encoding"))?;
+            let id = percent_decode(id)
+                .ok_or_else(|| invalid("transaction_id", "is not valid URL encoding"))?;
             TransactionId::parse(&id)
                 .map(Route::GetTransaction)
                 .map_err(|e| invalid("transaction_id", e.describe()))
@@ -85,8 +96,8 @@ pub fn route(request: &ApiGatewayProxyRequest, key: &PaginationKey) -> Result<Ro
             if method != Method::GET {
                 return Err(ApiResponse::method_not_allowed("GET"));
             }
-            let merchant =
-                percent_decode(merchant).ok_or_else(|| invalid("merchant_id", "is not valid URL encoding"))?;
+            let merchant = percent_decode(merchant)
+                .ok_or_else(|| invalid("merchant_id", "is not valid URL encoding"))?;
             let merchant_id =
                 MerchantId::parse(&merchant).map_err(|e| invalid("merchant_id", e.describe()))?;
             merchant_query(request, merchant_id, key).map(Route::ListMerchantTransactions)
@@ -130,16 +141,16 @@ fn merchant_query(
     };
     let bound = |name: &'static str, end_of_day: bool| match params.first(name) {
         None => Ok(None),
-        Some(text) => TransactionDate::parse_bound(text, end_of_day).map(Some).ok_or_else(|| {
-            invalid(name, "must be an RFC 3339 date-time or a YYYY-MM-DD date")
-        }),
+        Some(text) => TransactionDate::parse_bound(text, end_of_day)
+            .map(Some)
+            .ok_or_else(|| invalid(name, "must be an RFC 3339 date-time or a YYYY-MM-DD date")),
     };
     let from = bound("from", false)?;
     let to = bound("to", true)?;
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(invalid("from", "must not be after `to`"));
-        }
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(invalid("from", "must not be after `to`"));
     }
     let mut query = MerchantQuery {
         merchant_id,
@@ -184,7 +195,12 @@ mod tests {
 
     use super::*;
 
-    pub(crate) fn request(method: Method, path: &str, query: &[(&str, &str)], body: Option<&str>) -> ApiGatewayProxyRequest {
+    pub(crate) fn request(
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> ApiGatewayProxyRequest {
         let mut request = ApiGatewayProxyRequest::default();
         request.http_method = method;
         request.path = Some(path.to_owned());
@@ -209,11 +225,24 @@ mod tests {
             &[],
             Some(r#"{"transaction_id":"t","merchant_id":"m","amount":1}"#),
         );
-        assert!(matches!(route(&post, &key()), Ok(Route::CreateTransaction(_))));
+        assert!(matches!(
+            route(&post, &key()),
+            Ok(Route::CreateTransaction(_))
+        ));
         let get = request(Method::GET, "/transactions/t%2D1", &[], None);
-        assert_eq!(route(&get, &key()), Ok(Route::GetTransaction(TransactionId::parse("t-1").unwrap())));
-        let list = request(Method::GET, "/merchants/m1/transactions", &[("limit", "10"), ("from", "2026-01-01")], None);
-        let Ok(Route::ListMerchantTransactions(query)) = route(&list, &key()) else { panic!() };
+        assert_eq!(
+            route(&get, &key()),
+            Ok(Route::GetTransaction(TransactionId::parse("t-1").unwrap()))
+        );
+        let list = request(
+            Method::GET,
+            "/merchants/m1/transactions",
+            &[("limit", "10"), ("from", "2026-01-01")],
+            None,
+        );
+        let Ok(Route::ListMerchantTransactions(query)) = route(&list, &key()) else {
+            panic!()
+        };
         assert_eq!(query.limit, 10);
         assert_eq!(query.from.unwrap().to_stored(), "2026-01-01T00:00:00.000Z");
         assert_eq!(query.to, None);
@@ -222,9 +251,12 @@ mod tests {
     #[test]
     fn base64_bodies_are_decoded() {
         let mut post = request(Method::POST, "/transactions", &[], None);
-        post.body = Some(STANDARD.encode(r#"{"transaction_id":"t","merchant_id":"m","amount":"2.5"}"#));
+        post.body =
+            Some(STANDARD.encode(r#"{"transaction_id":"t","merchant_id":"m","amount":"2.5"}"#));
         post.is_base64_encoded = true;
-        let Ok(Route::CreateTransaction(tx)) = route(&post, &key()) else { panic!() };
+        let Ok(Route::CreateTransaction(tx)) = route(&post, &key()) else {
+            panic!()
+        };
         assert_eq!(tx.amount.cents(), 250);
         post.body = Some("%%%".to_owned());
         assert_eq!(route(&post, &key()).unwrap_err().status, 400);
@@ -232,8 +264,17 @@ mod tests {
 
     #[test]
     fn unknown_paths_and_methods_are_client_errors() {
-        assert_eq!(route(&request(Method::GET, "/nope", &[], None), &key()).unwrap_err().status, 404);
-        let wrong = route(&request(Method::DELETE, "/transactions/t1", &[], None), &key()).unwrap_err();
+        assert_eq!(
+            route(&request(Method::GET, "/nope", &[], None), &key())
+                .unwrap_err()
+                .status,
+            404
+        );
+        let wrong = route(
+            &request(Method::DELETE, "/transactions/t1", &[], None),
+            &key(),
+        )
+        .unwrap_err();
         assert_eq!((wrong.status, wrong.allow), (405, Some("GET")));
         let wrong = route(&request(Method::GET, "/transactions", &[], None), &key()).unwrap_err();
         assert_eq!((wrong.status, wrong.allow), (405, Some("POST")));
@@ -242,8 +283,11 @@ mod tests {
     #[test]
     fn bad_query_parameters_are_named() {
         let field = |query: &[(&str, &str)]| {
-            let response = route(&request(Method::GET, "/merchants/m1/transactions", query, None), &key())
-                .unwrap_err();
+            let response = route(
+                &request(Method::GET, "/merchants/m1/transactions", query, None),
+                &key(),
+            )
+            .unwrap_err();
             assert_eq!(response.status, 400);
             response.body["field"].as_str().unwrap().to_owned()
         };
@@ -252,26 +296,57 @@ mod tests {
         assert_eq!(field(&[("limit", "ten")]), "limit");
         assert_eq!(field(&[("from", "last week")]), "from");
         assert_eq!(field(&[("to", "2026-02-30")]), "to");
-        assert_eq!(field(&[("from", "2026-02-02"), ("to", "2026-02-01")]), "from");
+        assert_eq!(
+            field(&[("from", "2026-02-02"), ("to", "2026-02-01")]),
+            "from"
+        );
         assert_eq!(field(&[("next", "forged.token")]), "next");
-        let bad_id = route(&request(Method::GET, "/merchants/m%ZZ/transactions", &[], None), &key()).unwrap_err();
+        let bad_id = route(
+            &request(Method::GET, "/merchants/m%ZZ/transactions", &[], None),
+            &key(),
+        )
+        .unwrap_err();
         assert_eq!(bad_id.body["field"], "merchant_id");
-        let bad_id = route(&request(Method::GET, "/transactions/a%20b", &[], None), &key()).unwrap_err();
+        let bad_id = route(
+            &request(Method::GET, "/transactions/a%20b", &[], None),
+            &key(),
+        )
+        .unwrap_err();
         assert_eq!(bad_id.body["field"], "transaction_id");
     }
 
     #[test]
     fn a_token_is_accepted_only_for_the_query_that_issued_it() {
-        let page_key: PageKey = [("merchant_id", "m1"), ("transaction_date", "x"), ("transaction_id", "t")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let scope = QueryScope { merchant_id: "m1", from: "", to: "2026-01-01T23:59:59.999Z" };
+        let page_key: PageKey = [
+            ("merchant_id", "m1"),
+            ("transaction_date", "x"),
+            ("transaction_id", "t"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let scope = QueryScope {
+            merchant_id: "m1",
+            from: "",
+            to: "2026-01-01T23:59:59.999Z",
+        };
         let token = key().encode(scope, &page_key);
-        let ok = request(Method::GET, "/merchants/m1/transactions", &[("to", "2026-01-01"), ("next", &token)], None);
-        let Ok(Route::ListMerchantTransactions(query)) = route(&ok, &key()) else { panic!() };
+        let ok = request(
+            Method::GET,
+            "/merchants/m1/transactions",
+            &[("to", "2026-01-01"), ("next", &token)],
+            None,
+        );
+        let Ok(Route::ListMerchantTransactions(query)) = route(&ok, &key()) else {
+            panic!()
+        };
         assert_eq!(query.start_key, Some(page_key));
-        let other = request(Method::GET, "/merchants/m1/transactions", &[("next", &token)], None);
+        let other = request(
+            Method::GET,
+            "/merchants/m1/transactions",
+            &[("next", &token)],
+            None,
+        );
         assert_eq!(route(&other, &key()).unwrap_err().body["field"], "next");
     }
 }

@@ -31,7 +31,10 @@ impl Currency {
 
     /// Looks a code up; exact upper-case match only, as ISO 4217 writes them.
     pub fn parse(code: &str) -> Option<Currency> {
-        ISO_4217.binary_search(&code).ok().map(|index| Currency(ISO_4217[index]))
+        ISO_4217
+            .binary_search(&code)
+            .ok()
+            .map(|index| Currency(ISO_4217[index]))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -52,7 +55,11 @@ mod tests {
     #[test]
     fn list_is_sorted_and_unique_so_binary_search_is_valid() {
         assert!(ISO_4217.windows(2).all(|pair| pair[0] < pair[1]));
-        assert!(ISO_4217.iter().all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
+        assert!(
+            ISO_4217
+                .iter()
+                .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        );
     }
 
     #[test]

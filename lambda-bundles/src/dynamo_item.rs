@@ -38,14 +38,27 @@ const PUBLIC_FIELDS: [&str; 7] = [
 ];
 
 /// The item written by POST /transactions.
-pub fn new_item(record: &TransactionMessage, payload_hash: &str, created_at: TransactionDate) -> Item {
+pub fn new_item(
+    record: &TransactionMessage,
+    payload_hash: &str,
+    created_at: TransactionDate,
+) -> Item {
     let s = |v: &str| AttributeValue::S(v.to_owned());
     HashMap::from([
-        (attr::TRANSACTION_ID.to_owned(), s(record.transaction_id.as_str())),
+        (
+            attr::TRANSACTION_ID.to_owned(),
+            s(record.transaction_id.as_str()),
+        ),
         (attr::MERCHANT_ID.to_owned(), s(record.merchant_id.as_str())),
-        (attr::AMOUNT.to_owned(), AttributeValue::N(record.amount.to_string())),
+        (
+            attr::AMOUNT.to_owned(),
+            AttributeValue::N(record.amount.to_string()),
+        ),
         (attr::CURRENCY.to_owned(), s(&record.currency)),
-        (attr::TRANSACTION_DATE.to_owned(), s(&record.transaction_date.to_stored())),
+        (
+            attr::TRANSACTION_DATE.to_owned(),
+            s(&record.transaction_date.to_stored()),
+        ),
         (attr::CREATED_AT.to_owned(), s(&created_at.to_stored())),
         (attr::STATUS.to_owned(), s("VALIDATED")),
         (attr::PAYLOAD_HASH.to_owned(), s(payload_hash)),
@@ -54,14 +67,18 @@ pub fn new_item(record: &TransactionMessage, payload_hash: &str, created_at: Tra
 
 /// A string attribute, if present and a string.
 pub fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// The public JSON view of an item; amounts come back as exact JSON numbers.
 pub fn item_to_json(item: &Item) -> Value {
     let mut out = Map::new();
     for name in PUBLIC_FIELDS {
-        let Some(value) = item.get(name) else { continue };
+        let Some(value) = item.get(name) else {
+            continue;
+        };
         let json = match value {
             AttributeValue::N(n) if name == attr::AMOUNT => {
                 Amount::parse(n).map_or_else(|_| Value::String(n.clone()), Amount::to_json_number)
@@ -81,9 +98,11 @@ fn attribute_to_json(value: &AttributeValue) -> Value {
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::Null(_) => Value::Null,
         AttributeValue::L(list) => Value::Array(list.iter().map(attribute_to_json).collect()),
-        AttributeValue::M(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), attribute_to_json(v))).collect())
-        }
+        AttributeValue::M(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), attribute_to_json(v)))
+                .collect(),
+        ),
         AttributeValue::Ss(set) => Value::Array(set.iter().cloned().map(Value::String).collect()),
         // Binary and number sets are never written by these handlers.
         _ => Value::Null,
@@ -92,12 +111,16 @@ fn attribute_to_json(value: &AttributeValue) -> Value {
 
 /// A `LastEvaluatedKey` as a token payload; `None` if an attribute is not a string.
 pub fn page_key_from_item(key: &Item) -> Option<PageKey> {
-    key.iter().map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone()))).collect()
+    key.iter()
+        .map(|(k, v)| v.as_s().ok().map(|s| (k.clone(), s.clone())))
+        .collect()
 }
 
 /// A verified token payload as an `ExclusiveStartKey`.
 pub fn page_key_to_item(key: &PageKey) -> Item {
-    key.iter().map(|(k, v)| (k.clone(), AttributeValue::S(v.clone()))).collect()
+    key.iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -121,7 +144,10 @@ mod tests {
         let now = TransactionDate::parse_rfc3339("2026-11-05T13:37:00Z").unwrap();
         let mut item = new_item(&tx.record(now), &tx.payload_hash(), now);
         // DynamoDB normalises numbers: "0.29" stays, "12.50" would come back as "12.5".
-        item.insert(attr::DISPATCHED_AT.to_owned(), AttributeValue::S("x".into()));
+        item.insert(
+            attr::DISPATCHED_AT.to_owned(),
+            AttributeValue::S("x".into()),
+        );
         assert_eq!(
             item_to_json(&item),
             json!({

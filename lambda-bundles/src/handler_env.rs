@@ -33,7 +33,9 @@ impl HandlerKind {
     }
 
     pub fn parse(value: &str) -> Option<HandlerKind> {
-        HandlerKind::ALL.into_iter().find(|kind| kind.name() == value)
+        HandlerKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == value)
     }
 
     /// The environment variables the handler cannot start without.
@@ -58,8 +60,14 @@ impl HandlerKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnvError {
     UnknownHandler(Option<String>),
-    Missing { handler: &'static str, names: Vec<&'static str> },
-    Invalid { name: &'static str, reason: &'static str },
+    Missing {
+        handler: &'static str,
+        names: Vec<&'static str>,
+    },
+    Invalid {
+        name: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for EnvError {
@@ -70,7 +78,9 @@ impl fmt::Display for EnvError {
                 write!(
                     f,
                     "`{HANDLER_VAR}` is {}: set it to one of {}",
-                    value.as_deref().map_or("unset".to_owned(), |v| format!("`{v}`")),
+                    value
+                        .as_deref()
+                        .map_or("unset".to_owned(), |v| format!("`{v}`")),
                     names.join(", ")
                 )
             }
@@ -78,7 +88,11 @@ impl fmt::Display for EnvError {
                 f,
                 "`{handler}` needs the environment variables {}: set them on the function \
                  (`txdeploy deploy` does)",
-                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             EnvError::Invalid { name, reason } => write!(f, "`{name}` {reason}"),
         }
@@ -108,14 +122,20 @@ pub fn required(kind: HandlerKind, env: EnvLookup<'_>) -> Result<Vec<String>, En
     if missing.is_empty() {
         Ok(values)
     } else {
-        Err(EnvError::Missing { handler: kind.name(), names: missing })
+        Err(EnvError::Missing {
+            handler: kind.name(),
+            names: missing,
+        })
     }
 }
 
 /// `TXDEPLOY_HANDLER`, parsed.
 pub fn handler_kind(env: EnvLookup<'_>) -> Result<HandlerKind, EnvError> {
     let value = env(HANDLER_VAR);
-    value.as_deref().and_then(HandlerKind::parse).ok_or(EnvError::UnknownHandler(value))
+    value
+        .as_deref()
+        .and_then(HandlerKind::parse)
+        .ok_or(EnvError::UnknownHandler(value))
 }
 
 #[cfg(test)]
@@ -136,18 +156,34 @@ mod tests {
         let env = |name: &str| (name == "TRANSACTIONS_TABLE").then(|| "t".to_owned());
         let err = required(HandlerKind::TransactionValidator, &env).unwrap_err();
         let text = err.to_string();
-        for name in ["ANALYTICS_QUEUE_URL", "REPORTING_QUEUE_URL", "NOTIFICATION_FUNCTION", "PAGINATION_KEY"] {
+        for name in [
+            "ANALYTICS_QUEUE_URL",
+            "REPORTING_QUEUE_URL",
+            "NOTIFICATION_FUNCTION",
+            "PAGINATION_KEY",
+        ] {
             assert!(text.contains(&format!("`{name}`")), "{text}");
         }
         assert!(!text.contains("`TRANSACTIONS_TABLE`"));
-        assert_eq!(required(HandlerKind::AnalyticsProcessor, &env).unwrap(), vec!["t".to_owned()]);
+        assert_eq!(
+            required(HandlerKind::AnalyticsProcessor, &env).unwrap(),
+            vec!["t".to_owned()]
+        );
     }
 
     #[test]
     fn an_unknown_handler_lists_the_valid_ones() {
         let env = |_: &str| Some("nope".to_owned());
         let text = handler_kind(&env).unwrap_err().to_string();
-        assert!(text.contains("`nope`") && text.contains("reporting-processor"), "{text}");
-        assert!(handler_kind(&|_: &str| None).unwrap_err().to_string().contains("unset"));
+        assert!(
+            text.contains("`nope`") && text.contains("reporting-processor"),
+            "{text}"
+        );
+        assert!(
+            handler_kind(&|_: &str| None)
+                .unwrap_err()
+                .to_string()
+                .contains("unset")
+        );
     }
 }

@@ -20,22 +20,30 @@ async fn main() -> Result<(), Error> {
         HandlerKind::TransactionValidator => {
             let handler = ApiHandler::from_env(&sdk, &process_env)?;
             let handler = &handler;
-            lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayProxyRequest>| async move {
-                Ok::<_, Error>(handler.handle(event.payload, &event.context).await)
-            }))
+            lambda_runtime::run(service_fn(
+                |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
+                    Ok::<_, Error>(handler.handle(event.payload, &event.context).await)
+                },
+            ))
             .await
         }
         HandlerKind::NotificationHandler => {
             let handler = NotificationHandler::from_env(&sdk, &process_env)?;
             let handler = &handler;
             lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-                handler.handle(event.payload, &event.context).await.map_err(Error::from)
+                handler
+                    .handle(event.payload, &event.context)
+                    .await
+                    .map_err(Error::from)
             }))
             .await
         }
         HandlerKind::AnalyticsProcessor | HandlerKind::ReportingProcessor => {
-            let stage =
-                if kind == HandlerKind::AnalyticsProcessor { Stage::Analytics } else { Stage::Reporting };
+            let stage = if kind == HandlerKind::AnalyticsProcessor {
+                Stage::Analytics
+            } else {
+                Stage::Reporting
+            };
             let handler = QueueProcessor::from_env(stage, &sdk, &process_env)?;
             let handler = &handler;
             lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {

@@ -41,12 +41,17 @@ impl NotificationHandler {
         Ok(NotificationHandler {
             sns: aws_sdk_sns::Client::new(sdk),
             topic_arn: values.remove(0),
-            metrics_namespace: env("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            metrics_namespace: env("METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
         })
     }
 
     /// Publishes one transaction; returns the SNS message id.
-    pub async fn handle(&self, event: Value, context: &Context) -> Result<Value, NotificationError> {
+    pub async fn handle(
+        &self,
+        event: Value,
+        context: &Context,
+    ) -> Result<Value, NotificationError> {
         let mut metrics = Metrics::new(&self.metrics_namespace, HANDLER);
         metrics.property("request_id", context.request_id.as_str());
         let result = self.publish(event).await;

@@ -55,7 +55,9 @@ impl PaginationKey {
         if secret.len() < 16 {
             return Err(TokenError::WeakKey);
         }
-        HmacSha256::new_from_slice(secret).map(PaginationKey).map_err(|_| TokenError::WeakKey)
+        HmacSha256::new_from_slice(secret)
+            .map(PaginationKey)
+            .map_err(|_| TokenError::WeakKey)
     }
 
     fn mac(&self, scope: QueryScope<'_>, key_json: &[u8]) -> HmacSha256 {
@@ -73,7 +75,11 @@ impl PaginationKey {
     pub fn encode(&self, scope: QueryScope<'_>, key: &PageKey) -> String {
         let key_json = serde_json::to_vec(key).unwrap_or_default();
         let tag = self.mac(scope, &key_json).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&key_json), URL_SAFE_NO_PAD.encode(tag))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&key_json),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
     }
 
     /// Verifies and decodes a client's `next` token for this query.
@@ -82,15 +88,25 @@ impl PaginationKey {
             return Err(TokenError::Invalid);
         }
         let (body, tag) = token.split_once('.').ok_or(TokenError::Invalid)?;
-        let key_json = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenError::Invalid)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TokenError::Invalid)?;
+        let key_json = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| TokenError::Invalid)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| TokenError::Invalid)?;
         // Constant-time comparison, before the payload is even parsed.
-        self.mac(scope, &key_json).verify_slice(&tag).map_err(|_| TokenError::Invalid)?;
+        self.mac(scope, &key_json)
+            .verify_slice(&tag)
+            .map_err(|_| TokenError::Invalid)?;
         let key: PageKey = serde_json::from_slice(&key_json).map_err(|_| TokenError::Invalid)?;
         let shape_ok = key.len() == KEY_ATTRIBUTES.len()
             && KEY_ATTRIBUTES.iter().all(|name| key.contains_key(*name))
             && key.get("merchant_id").map(String::as_str) == Some(scope.merchant_id);
-        if shape_ok { Ok(key) } else { Err(TokenError::Invalid) }
+        if shape_ok {
+            Ok(key)
+        } else {
+            Err(TokenError::Invalid)
+        }
     }
 }
 
@@ -99,7 +115,11 @@ impl PaginationKey {
 mod tests {
     use super::*;
 
-    const SCOPE: QueryScope<'static> = QueryScope { merchant_id: "m1", from: "a", to: "b" };
+    const SCOPE: QueryScope<'static> = QueryScope {
+        merchant_id: "m1",
+        from: "a",
+        to: "b",
+    };
 
     fn key() -> PageKey {
         [
@@ -133,17 +153,36 @@ mod tests {
             chars[3] = if chars[3] == 'A' { 'B' } else { 'A' };
             chars.into_iter().collect::<String>()
         };
-        assert_eq!(secret().decode(SCOPE, &format!("{}.{tag}", flip(body))), Err(TokenError::Invalid));
-        assert_eq!(secret().decode(SCOPE, &format!("{body}.{}", flip(tag))), Err(TokenError::Invalid));
+        assert_eq!(
+            secret().decode(SCOPE, &format!("{}.{tag}", flip(body))),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            secret().decode(SCOPE, &format!("{body}.{}", flip(tag))),
+            Err(TokenError::Invalid)
+        );
         // Another merchant, another range, another secret.
-        let other_merchant = QueryScope { merchant_id: "m2", ..SCOPE };
-        assert_eq!(secret().decode(other_merchant, &token), Err(TokenError::Invalid));
+        let other_merchant = QueryScope {
+            merchant_id: "m2",
+            ..SCOPE
+        };
+        assert_eq!(
+            secret().decode(other_merchant, &token),
+            Err(TokenError::Invalid)
+        );
         let other_range = QueryScope { to: "c", ..SCOPE };
-        assert_eq!(secret().decode(other_range, &token), Err(TokenError::Invalid));
+        assert_eq!(
+            secret().decode(other_range, &token),
+            Err(TokenError::Invalid)
+        );
         let other_secret = PaginationKey::new(b"another-secret-of-16+").unwrap();
         assert_eq!(other_secret.decode(SCOPE, &token), Err(TokenError::Invalid));
         for junk in ["", ".", "abc", "a.b.c", "!!!.???", &"A".repeat(2000)] {
-            assert_eq!(secret().decode(SCOPE, junk), Err(TokenError::Invalid), "{junk:?}");
+            assert_eq!(
+                secret().decode(SCOPE, junk),
+                Err(TokenError::Invalid),
+                "{junk:?}"
+            );
         }
     }
 
@@ -157,6 +196,9 @@ mod tests {
 
     #[test]
     fn short_secrets_are_refused() {
-        assert_eq!(PaginationKey::new(b"short").map(|_| ()), Err(TokenError::WeakKey));
+        assert_eq!(
+            PaginationKey::new(b"short").map(|_| ()),
+            Err(TokenError::WeakKey)
+        );
     }
 }

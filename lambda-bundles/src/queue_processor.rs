@@ -77,13 +77,18 @@ pub struct QueueProcessor {
 
 impl QueueProcessor {
     /// Reads `TRANSACTIONS_TABLE` and optionally `METRICS_NAMESPACE`.
-    pub fn from_env(stage: Stage, sdk: &SdkConfig, env: EnvLookup<'_>) -> Result<QueueProcessor, EnvError> {
+    pub fn from_env(
+        stage: Stage,
+        sdk: &SdkConfig,
+        env: EnvLookup<'_>,
+    ) -> Result<QueueProcessor, EnvError> {
         let mut values = required(stage.kind(), env)?;
         Ok(QueueProcessor {
             stage,
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             table: values.remove(0),
-            metrics_namespace: env("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            metrics_namespace: env("METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
         })
     }
 
@@ -117,7 +122,11 @@ impl QueueProcessor {
         metrics
             .put("MessagesProcessed", f64::from(processed), Unit::Count)
             .put("DuplicateMessages", f64::from(duplicates), Unit::Count)
-            .put("MessageFailures", response.batch_item_failures.len() as f64, Unit::Count)
+            .put(
+                "MessageFailures",
+                response.batch_item_failures.len() as f64,
+                Unit::Count,
+            )
             .property("request_id", context.request_id.as_str())
             .flush();
         response
@@ -125,20 +134,32 @@ impl QueueProcessor {
 
     /// Claims one message's transaction for this stage.
     pub async fn process(&self, message: &SqsMessage) -> Result<MessageOutcome, String> {
-        let message_id = message.message_id.as_deref().filter(|id| !id.is_empty()).ok_or("message has no id")?;
+        let message_id = message
+            .message_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .ok_or("message has no id")?;
         let body = message.body.as_deref().ok_or("message has no body")?;
-        let tx: TransactionMessage =
-            serde_json::from_str(body).map_err(|e| format!("body is not a transaction message: {e}"))?;
+        let tx: TransactionMessage = serde_json::from_str(body)
+            .map_err(|e| format!("body is not a transaction message: {e}"))?;
         let claimed = self
             .dynamodb
             .update_item()
             .table_name(&self.table)
-            .key(attr::TRANSACTION_ID, AttributeValue::S(tx.transaction_id.to_string()))
+            .key(
+                attr::TRANSACTION_ID,
+                AttributeValue::S(tx.transaction_id.to_string()),
+            )
             .update_expression("SET #processed = :now, #message = :message")
-            .condition_expression("attribute_exists(transaction_id) AND attribute_not_exists(#processed)")
+            .condition_expression(
+                "attribute_exists(transaction_id) AND attribute_not_exists(#processed)",
+            )
             .expression_attribute_names("#processed", self.stage.processed_attribute())
             .expression_attribute_names("#message", self.stage.message_attribute())
-            .expression_attribute_values(":now", AttributeValue::S(TransactionDate::now().to_stored()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::S(TransactionDate::now().to_stored()),
+            )
             .expression_attribute_values(":message", AttributeValue::S(message_id.to_owned()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -156,10 +177,15 @@ impl QueueProcessor {
             _ => return Err(format!("UpdateItem: {}", DisplayErrorContext(error))),
         };
         match existing {
-            Some(item) if item.contains_key(self.stage.processed_attribute()) => Ok(MessageOutcome::Duplicate),
+            Some(item) if item.contains_key(self.stage.processed_attribute()) => {
+                Ok(MessageOutcome::Duplicate)
+            }
             Some(_) => Err("condition failed on an unprocessed item; retrying".to_owned()),
             // The API stores before it sends, so this is a stray or foreign message.
-            None => Err(format!("transaction `{}` does not exist", tx.transaction_id)),
+            None => Err(format!(
+                "transaction `{}` does not exist",
+                tx.transaction_id
+            )),
         }
     }
 
@@ -167,7 +193,10 @@ impl QueueProcessor {
         self.dynamodb
             .get_item()
             .table_name(&self.table)
-            .key(attr::TRANSACTION_ID, AttributeValue::S(tx.transaction_id.to_string()))
+            .key(
+                attr::TRANSACTION_ID,
+                AttributeValue::S(tx.transaction_id.to_string()),
+            )
             .consistent_read(true)
             .send()
             .await
@@ -183,7 +212,11 @@ impl QueueProcessor {
             Stage::Analytics => {
                 let mut metrics = Metrics::new(&self.metrics_namespace, handler);
                 metrics
-                    .put("TransactionAmount", tx.amount.cents() as f64 / 100.0, Unit::None)
+                    .put(
+                        "TransactionAmount",
+                        tx.amount.cents() as f64 / 100.0,
+                        Unit::None,
+                    )
                     .put("TransactionsAnalysed", 1.0, Unit::Count)
                     .property("currency", tx.currency.as_str())
                     .property("merchant_id", tx.merchant_id.as_str())

@@ -12,7 +12,9 @@ use serde_json::{Map, Value, json};
 pub const DEFAULT_NAMESPACE: &str = "txdeploy/transactions";
 
 fn epoch_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn emit(line: &Value) {
@@ -159,8 +161,15 @@ mod tests {
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "ns");
         assert_eq!(directive["Dimensions"], json!([["Handler"]]));
-        assert_eq!(directive["Metrics"][1], json!({"Name": "Latency", "Unit": "Milliseconds"}));
-        assert!(doc["_aws"]["Timestamp"].as_u64().is_some_and(|t| t > 1_700_000_000_000));
+        assert_eq!(
+            directive["Metrics"][1],
+            json!({"Name": "Latency", "Unit": "Milliseconds"})
+        );
+        assert!(
+            doc["_aws"]["Timestamp"]
+                .as_u64()
+                .is_some_and(|t| t > 1_700_000_000_000)
+        );
         assert_eq!(doc["Handler"], "transaction-validator");
         assert_eq!(doc["TransactionsValidated"], 1.0);
         assert_eq!(doc["Latency"], 12.5);
@@ -174,6 +183,9 @@ mod tests {
         assert_eq!(line["handler"], "h");
         assert_eq!(line["message"], "boom");
         assert_eq!(line["request_id"], "r");
-        assert_eq!(log_line(Level::Info, "h", "m", json!([1]))["data"], json!([1]));
+        assert_eq!(
+            log_line(Level::Info, "h", "m", json!([1]))["data"],
+            json!([1])
+        );
     }
 }

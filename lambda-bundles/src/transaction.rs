@@ -43,7 +43,10 @@ fn check_id(raw: &str) -> Result<(), IdError> {
         Err(IdError::Empty)
     } else if raw.len() > MAX_ID_LEN {
         Err(IdError::TooLong)
-    } else if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    } else if !raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         Err(IdError::BadCharacter)
     } else {
         Ok(())
@@ -216,7 +219,9 @@ impl Amount {
 
     /// Builds an amount from minor units, if it is in range.
     pub fn from_cents(cents: u64) -> Option<Amount> {
-        (1..=MAX_AMOUNT_CENTS).contains(&cents).then_some(Amount { cents })
+        (1..=MAX_AMOUNT_CENTS)
+            .contains(&cents)
+            .then_some(Amount { cents })
     }
 
     pub fn cents(self) -> u64 {
@@ -258,9 +263,8 @@ impl<'de> Deserialize<'de> for Amount {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TransactionDate(OffsetDateTime);
 
-const STORED_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const STORED_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 const DATE_ONLY: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
 
@@ -296,7 +300,9 @@ impl TransactionDate {
     pub fn from_instant(instant: OffsetDateTime) -> Option<TransactionDate> {
         let utc = instant.to_offset(time::UtcOffset::UTC);
         let utc = utc.replace_millisecond(utc.millisecond()).ok()?;
-        (0..=9999).contains(&utc.year()).then_some(TransactionDate(utc))
+        (0..=9999)
+            .contains(&utc.year())
+            .then_some(TransactionDate(utc))
     }
 
     /// The stored, sortable form.
@@ -343,7 +349,9 @@ impl NewTransaction {
     /// The defaulted date is deliberately not part of it: a retried request without a date
     /// must be recognised as the same request even though "now" has moved on.
     pub fn payload_hash(&self) -> String {
-        let date = self.transaction_date.map_or_else(|| "-".to_owned(), |d| d.to_stored());
+        let date = self
+            .transaction_date
+            .map_or_else(|| "-".to_owned(), |d| d.to_stored());
         let canonical = format!(
             "txdeploy-transaction-v1\n{}\n{}\n{}\n{}\n{}",
             self.transaction_id,
@@ -381,10 +389,12 @@ pub struct TransactionMessage {
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 #[cfg(test)]
@@ -399,7 +409,11 @@ mod tests {
         assert_eq!(TransactionId::parse(&"a".repeat(65)), Err(IdError::TooLong));
         assert_eq!(TransactionId::parse(""), Err(IdError::Empty));
         for bad in ["a b", "a/b", "é", "a.b", "a\n", "<script>"] {
-            assert_eq!(MerchantId::parse(bad), Err(IdError::BadCharacter), "{bad:?}");
+            assert_eq!(
+                MerchantId::parse(bad),
+                Err(IdError::BadCharacter),
+                "{bad:?}"
+            );
         }
     }
 
@@ -429,8 +443,9 @@ mod tests {
         assert_eq!(Amount::parse("1e-3"), Err(AmountError::TooManyDecimals));
         assert_eq!(Amount::parse("1000000000000"), Err(AmountError::TooLarge));
         assert_eq!(Amount::parse("1e9999"), Err(AmountError::TooLarge));
-        for bad in ["", ".5", "5.", "1,5", " 5", "5 ", "+5", "0x10", "NaN", "inf", "1e", "1e99999", "--1"]
-        {
+        for bad in [
+            "", ".5", "5.", "1,5", " 5", "5 ", "+5", "0x10", "NaN", "inf", "1e", "1e99999", "--1",
+        ] {
             assert_eq!(Amount::parse(bad), Err(AmountError::NotADecimal), "{bad:?}");
         }
     }
@@ -455,11 +470,15 @@ mod tests {
         assert_eq!(TransactionDate::parse_rfc3339("2026-13-01T00:00:00Z"), None);
         assert_eq!(TransactionDate::parse_rfc3339("yesterday"), None);
         assert_eq!(
-            TransactionDate::parse_bound("2026-11-05", true).unwrap().to_stored(),
+            TransactionDate::parse_bound("2026-11-05", true)
+                .unwrap()
+                .to_stored(),
             "2026-11-05T23:59:59.999Z"
         );
         assert_eq!(
-            TransactionDate::parse_bound("2026-11-05", false).unwrap().to_stored(),
+            TransactionDate::parse_bound("2026-11-05", false)
+                .unwrap()
+                .to_stored(),
             "2026-11-05T00:00:00.000Z"
         );
     }
@@ -488,7 +507,10 @@ mod tests {
             ..tx.clone()
         };
         assert_ne!(tx.payload_hash(), dated.payload_hash());
-        let other_amount = NewTransaction { amount: Amount::parse("10.01").unwrap(), ..tx.clone() };
+        let other_amount = NewTransaction {
+            amount: Amount::parse("10.01").unwrap(),
+            ..tx.clone()
+        };
         assert_ne!(tx.payload_hash(), other_amount.payload_hash());
         assert_eq!(tx.payload_hash().len(), 64);
     }

@@ -17,7 +17,10 @@ pub enum Rejection {
     /// Required fields absent or `null`, in declaration order.
     MissingFields(Vec<&'static str>),
     /// A present field with an unacceptable value; the first one in declaration order.
-    InvalidField { field: &'static str, reason: &'static str },
+    InvalidField {
+        field: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl Rejection {
@@ -59,7 +62,9 @@ struct RawBody<'a> {
 pub fn validate_new_transaction(body: &str) -> Result<NewTransaction, Rejection> {
     // serde would also accept a JSON array as the struct's fields in order.
     if !body.trim_start().starts_with('{') {
-        return Err(Rejection::MalformedBody("Request body must be a JSON object"));
+        return Err(Rejection::MalformedBody(
+            "Request body must be a JSON object",
+        ));
     }
     let raw: RawBody<'_> = serde_json::from_str(body).map_err(|e| {
         Rejection::MalformedBody(if e.is_data() {
@@ -81,7 +86,8 @@ pub fn validate_new_transaction(body: &str) -> Result<NewTransaction, Rejection>
     else {
         return Err(Rejection::MissingFields(missing));
     };
-    let invalid = |field: &'static str| move |reason: &'static str| Rejection::InvalidField { field, reason };
+    let invalid =
+        |field: &'static str| move |reason: &'static str| Rejection::InvalidField { field, reason };
 
     let transaction_id = string_field(transaction_id)
         .ok_or("must be a string")
@@ -108,7 +114,13 @@ pub fn validate_new_transaction(body: &str) -> Result<NewTransaction, Rejection>
                 .map_err(invalid("transaction_date"))?,
         ),
     };
-    Ok(NewTransaction { transaction_id, merchant_id, amount, currency, transaction_date })
+    Ok(NewTransaction {
+        transaction_id,
+        merchant_id,
+        amount,
+        currency,
+        transaction_date,
+    })
 }
 
 fn string_field(value: &RawValue) -> Option<String> {
@@ -151,7 +163,10 @@ mod tests {
         assert_eq!(tx.merchant_id.as_str(), "m_1");
         assert_eq!(tx.amount.cents(), 1999);
         assert_eq!(tx.currency.as_str(), "EUR");
-        assert_eq!(tx.transaction_date.unwrap().to_stored(), "2026-11-05T12:37:00.000Z");
+        assert_eq!(
+            tx.transaction_date.unwrap().to_stored(),
+            "2026-11-05T12:37:00.000Z"
+        );
     }
 
     #[test]
@@ -165,10 +180,9 @@ mod tests {
 
     #[test]
     fn json_numbers_are_read_from_their_text_not_as_floats() {
-        let tx = validate_new_transaction(
-            r#"{"transaction_id":"t","merchant_id":"m","amount":0.29}"#,
-        )
-        .unwrap();
+        let tx =
+            validate_new_transaction(r#"{"transaction_id":"t","merchant_id":"m","amount":0.29}"#)
+                .unwrap();
         // 0.29 as an f64 times 100 is 28.999999999999996.
         assert_eq!(tx.amount.cents(), 29);
         assert_eq!(
@@ -181,7 +195,11 @@ mod tests {
     fn missing_and_null_fields_are_listed_together() {
         assert_eq!(
             validate_new_transaction("{}"),
-            Err(Rejection::MissingFields(vec!["transaction_id", "merchant_id", "amount"]))
+            Err(Rejection::MissingFields(vec![
+                "transaction_id",
+                "merchant_id",
+                "amount"
+            ]))
         );
         assert_eq!(
             validate_new_transaction(r#"{"transaction_id":"t","merchant_id":null}"#),
@@ -190,7 +208,10 @@ mod tests {
         let response = validate_new_transaction("{}").unwrap_err().to_response();
         assert_eq!(response.status, 400);
         assert_eq!(response.body["error"], "Missing required fields");
-        assert_eq!(response.body["fields"], json!(["transaction_id", "merchant_id", "amount"]));
+        assert_eq!(
+            response.body["fields"],
+            json!(["transaction_id", "merchant_id", "amount"])
+        );
     }
 
     /// The validation matrix: each row breaks exactly one field.
@@ -204,7 +225,14 @@ mod tests {
             ];
             match fields.iter_mut().find(|(name, _)| *name == field) {
                 Some(slot) => slot.1 = value.to_owned(),
-                None => fields.push((if field == "currency" { "currency" } else { "transaction_date" }, value.to_owned())),
+                None => fields.push((
+                    if field == "currency" {
+                        "currency"
+                    } else {
+                        "transaction_date"
+                    },
+                    value.to_owned(),
+                )),
             }
             let inner: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
             format!("{{{}}}", inner.join(","))
@@ -245,9 +273,21 @@ mod tests {
 
     #[test]
     fn non_objects_and_broken_json_are_refused() {
-        for body in ["", "[]", "null", "\"s\"", "12", "{", "{\"amount\":}", "not json"] {
+        for body in [
+            "",
+            "[]",
+            "null",
+            "\"s\"",
+            "12",
+            "{",
+            "{\"amount\":}",
+            "not json",
+        ] {
             assert!(
-                matches!(validate_new_transaction(body), Err(Rejection::MalformedBody(_))),
+                matches!(
+                    validate_new_transaction(body),
+                    Err(Rejection::MalformedBody(_))
+                ),
                 "{body:?}"
             );
         }

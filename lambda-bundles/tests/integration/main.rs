@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bootstrap_runtime_api;
-mod moto_harness;
 mod moto_handlers;
+mod moto_harness;
 mod router_props;
 mod runtime_api_emulator;

@@ -18,7 +18,12 @@ use crate::moto_harness::{TestStack, endpoint};
 const TRACE: &str = "Root=1-6543a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
 
 /// An API Gateway REST proxy event as the `transaction-validator` receives it.
-pub fn api_event(method: Method, path: &str, query: &[(&str, &str)], body: Option<&str>) -> ApiGatewayProxyRequest {
+pub fn api_event(
+    method: Method,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<&str>,
+) -> ApiGatewayProxyRequest {
     let document = json!({
         "resource": path,
         "path": path,
@@ -52,13 +57,19 @@ fn context(request_id: &str) -> Context {
 
 async fn call(handler: &ApiHandler, event: ApiGatewayProxyRequest) -> (i64, Value) {
     let response = handler.handle(event, &context("req-test")).await;
-    let Some(Body::Text(text)) = response.body else { panic!("response without a text body") };
+    let Some(Body::Text(text)) = response.body else {
+        panic!("response without a text body")
+    };
     assert_eq!(response.headers["content-type"], "application/json");
     (response.status_code, serde_json::from_str(&text).unwrap())
 }
 
 async fn post(handler: &ApiHandler, body: &str) -> (i64, Value) {
-    call(handler, api_event(Method::POST, "/transactions", &[], Some(body))).await
+    call(
+        handler,
+        api_event(Method::POST, "/transactions", &[], Some(body)),
+    )
+    .await
 }
 
 fn sqs_message(id: &str, body: &str) -> SqsMessage {
@@ -94,17 +105,26 @@ macro_rules! stack_or_skip {
 async fn post_stores_dispatches_and_answers_compatibly() {
     let stack = stack_or_skip!();
     let api = ApiHandler::from_env(&stack.sdk, &stack.lookup()).unwrap();
-    let (status, body) =
-        post(&api, r#"{"transaction_id":"tx-1","merchant_id":"m-1","amount":"19.99","currency":"EUR"}"#).await;
+    let (status, body) = post(
+        &api,
+        r#"{"transaction_id":"tx-1","merchant_id":"m-1","amount":"19.99","currency":"EUR"}"#,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!({"message": "Transaction validated successfully", "transaction_id": "tx-1"}));
+    assert_eq!(
+        body,
+        json!({"message": "Transaction validated successfully", "transaction_id": "tx-1"})
+    );
 
     let items = stack.items().await;
     assert_eq!(items.len(), 1);
     let item = &items[0];
     assert_eq!(item["amount"], AttributeValue::N("19.99".into()));
     assert_eq!(item["currency"], AttributeValue::S("EUR".into()));
-    assert!(item.contains_key("dispatched_at"), "fan-out must be recorded");
+    assert!(
+        item.contains_key("dispatched_at"),
+        "fan-out must be recorded"
+    );
     // The defaulted date is the current time.
     let date = item["transaction_date"].as_s().unwrap();
     let year = time::OffsetDateTime::now_utc().year().to_string();
@@ -119,7 +139,9 @@ async fn post_stores_dispatches_and_answers_compatibly() {
         assert_eq!(message["transaction_date"], json!(date));
         let attributes = messages[0].attributes().unwrap();
         assert_eq!(
-            attributes.get(&aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader).map(String::as_str),
+            attributes
+                .get(&aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader)
+                .map(String::as_str),
             Some(TRACE),
             "the X-Ray trace header must travel with the message"
         );
@@ -134,13 +156,25 @@ async fn replay_is_idempotent_and_reuse_with_another_payload_conflicts() {
     let body = r#"{"transaction_id":"tx-2","merchant_id":"m-1","amount":5}"#;
     assert_eq!(post(&api, body).await.0, 200);
     let first = stack.items().await;
-    let (status, replay) = post(&api, r#"{"amount":"5.00","merchant_id":"m-1","transaction_id":"tx-2"}"#).await;
+    let (status, replay) = post(
+        &api,
+        r#"{"amount":"5.00","merchant_id":"m-1","transaction_id":"tx-2"}"#,
+    )
+    .await;
     assert_eq!(status, 200, "{replay}");
     assert_eq!(replay["message"], "Transaction validated successfully");
     assert_eq!(stack.items().await, first, "a replay writes nothing");
-    assert_eq!(stack.drain(&stack.analytics_queue_url).await.len(), 1, "a replay sends nothing twice");
+    assert_eq!(
+        stack.drain(&stack.analytics_queue_url).await.len(),
+        1,
+        "a replay sends nothing twice"
+    );
 
-    let (status, conflict) = post(&api, r#"{"transaction_id":"tx-2","merchant_id":"m-1","amount":6}"#).await;
+    let (status, conflict) = post(
+        &api,
+        r#"{"transaction_id":"tx-2","merchant_id":"m-1","amount":6}"#,
+    )
+    .await;
     assert_eq!(status, 409, "{conflict}");
     assert_eq!(conflict["transaction_id"], "tx-2");
     assert_eq!(stack.items().await, first, "a conflict writes nothing");
@@ -152,16 +186,38 @@ async fn invalid_requests_are_400s_and_write_nothing() {
     let api = ApiHandler::from_env(&stack.sdk, &stack.lookup()).unwrap();
     let (status, body) = post(&api, r#"{"merchant_id":"m"}"#).await;
     assert_eq!(status, 400);
-    assert_eq!(body, json!({"error": "Missing required fields", "fields": ["transaction_id", "amount"]}));
+    assert_eq!(
+        body,
+        json!({"error": "Missing required fields", "fields": ["transaction_id", "amount"]})
+    );
     for (payload, field) in [
-        (r#"{"transaction_id":"t","merchant_id":"m","amount":-3}"#, "amount"),
-        (r#"{"transaction_id":"t","merchant_id":"m","amount":1.001}"#, "amount"),
-        (r#"{"transaction_id":"t t","merchant_id":"m","amount":1}"#, "transaction_id"),
-        (r#"{"transaction_id":"t","merchant_id":"m","amount":1,"currency":"ABC"}"#, "currency"),
-        (r#"{"transaction_id":"t","merchant_id":"m","amount":1,"transaction_date":"soon"}"#, "transaction_date"),
+        (
+            r#"{"transaction_id":"t","merchant_id":"m","amount":-3}"#,
+            "amount",
+        ),
+        (
+            r#"{"transaction_id":"t","merchant_id":"m","amount":1.001}"#,
+            "amount",
+        ),
+        (
+            r#"{"transaction_id":"t t","merchant_id":"m","amount":1}"#,
+            "transaction_id",
+        ),
+        (
+            r#"{"transaction_id":"t","merchant_id":"m","amount":1,"currency":"ABC"}"#,
+            "currency",
+        ),
+        (
+            r#"{"transaction_id":"t","merchant_id":"m","amount":1,"transaction_date":"soon"}"#,
+            "transaction_date",
+        ),
     ] {
         let (status, body) = post(&api, payload).await;
-        assert_eq!((status, body["field"].as_str()), (400, Some(field)), "{payload}");
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some(field)),
+            "{payload}"
+        );
     }
     assert_eq!(post(&api, "not json").await.0, 400);
     assert!(stack.items().await.is_empty());
@@ -174,15 +230,29 @@ async fn get_returns_the_item_or_404() {
     let api = ApiHandler::from_env(&stack.sdk, &stack.lookup()).unwrap();
     let body = r#"{"transaction_id":"tx-3","merchant_id":"m-3","amount":0.29,"transaction_date":"2026-03-01T10:00:00+01:00"}"#;
     assert_eq!(post(&api, body).await.0, 200);
-    let (status, item) = call(&api, api_event(Method::GET, "/transactions/tx-3", &[], None)).await;
+    let (status, item) = call(
+        &api,
+        api_event(Method::GET, "/transactions/tx-3", &[], None),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(item["transaction_id"], "tx-3");
     assert_eq!(item["amount"], json!(0.29));
     assert_eq!(item["currency"], "USD");
     assert_eq!(item["transaction_date"], "2026-03-01T09:00:00.000Z");
-    assert!(item.get("payload_hash").is_none(), "bookkeeping stays private");
-    let (status, missing) = call(&api, api_event(Method::GET, "/transactions/nope", &[], None)).await;
-    assert_eq!((status, missing), (404, json!({"error": "Transaction not found"})));
+    assert!(
+        item.get("payload_hash").is_none(),
+        "bookkeeping stays private"
+    );
+    let (status, missing) = call(
+        &api,
+        api_event(Method::GET, "/transactions/nope", &[], None),
+    )
+    .await;
+    assert_eq!(
+        (status, missing),
+        (404, json!({"error": "Transaction not found"}))
+    );
 }
 
 #[tokio::test]
@@ -221,7 +291,11 @@ async fn merchant_listing_pages_through_the_index_and_rejects_tampered_tokens() 
             None => break,
         }
     }
-    assert_eq!(seen, ["p-2", "p-3", "p-4", "p-5", "p-6"], "every item once, in date order");
+    assert_eq!(
+        seen,
+        ["p-2", "p-3", "p-4", "p-5", "p-6"],
+        "every item once, in date order"
+    );
     assert!(pages >= 3);
 
     // A token from the first page, edited, or used for another merchant or range: 400.
@@ -235,10 +309,22 @@ async fn merchant_listing_pages_through_the_index_and_rejects_tampered_tokens() 
         (path, "bm90LWEtdG9rZW4"),
         ("/merchants/m-other/transactions", token.as_str()),
     ] {
-        let (status, body) = call(&api, api_event(Method::GET, path, &[("limit", "2"), ("next", token)], None)).await;
-        assert_eq!((status, body["field"].as_str()), (400, Some("next")), "{body}");
+        let (status, body) = call(
+            &api,
+            api_event(Method::GET, path, &[("limit", "2"), ("next", token)], None),
+        )
+        .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some("next")),
+            "{body}"
+        );
     }
-    let (status, _) = call(&api, api_event(Method::GET, path, &[("limit", "2"), ("next", &token)], None)).await;
+    let (status, _) = call(
+        &api,
+        api_event(Method::GET, path, &[("limit", "2"), ("next", &token)], None),
+    )
+    .await;
     assert_eq!(status, 200, "the untouched token still works");
 }
 
@@ -246,38 +332,71 @@ async fn merchant_listing_pages_through_the_index_and_rejects_tampered_tokens() 
 async fn sqs_redelivery_changes_nothing_twice() {
     let stack = stack_or_skip!();
     let api = ApiHandler::from_env(&stack.sdk, &stack.lookup()).unwrap();
-    assert_eq!(post(&api, r#"{"transaction_id":"tx-q","merchant_id":"m","amount":"7.50"}"#).await.0, 200);
+    assert_eq!(
+        post(
+            &api,
+            r#"{"transaction_id":"tx-q","merchant_id":"m","amount":"7.50"}"#
+        )
+        .await
+        .0,
+        200
+    );
     let delivered = stack.drain(&stack.analytics_queue_url).await;
     assert_eq!(delivered.len(), 1);
-    let event = sqs_event(vec![sqs_message(delivered[0].message_id().unwrap(), delivered[0].body().unwrap())]);
+    let event = sqs_event(vec![sqs_message(
+        delivered[0].message_id().unwrap(),
+        delivered[0].body().unwrap(),
+    )]);
 
-    let analytics = QueueProcessor::from_env(Stage::Analytics, &stack.sdk, &stack.lookup()).unwrap();
+    let analytics =
+        QueueProcessor::from_env(Stage::Analytics, &stack.sdk, &stack.lookup()).unwrap();
     let first = analytics.handle(event.clone(), &context("sqs-1")).await;
     assert!(first.batch_item_failures.is_empty());
     let after_first = stack.items().await;
     let stamp = after_first[0]["analytics_processed_at"].clone();
-    assert_eq!(after_first[0]["analytics_message_id"].as_s().unwrap(), delivered[0].message_id().unwrap());
+    assert_eq!(
+        after_first[0]["analytics_message_id"].as_s().unwrap(),
+        delivered[0].message_id().unwrap()
+    );
 
     // The same message again, and the same transaction under a new message id.
     let second = analytics.handle(event.clone(), &context("sqs-2")).await;
     assert!(second.batch_item_failures.is_empty());
     let again = sqs_message("another-delivery", delivered[0].body().unwrap());
-    assert_eq!(analytics.process(&again).await, Ok(MessageOutcome::Duplicate));
+    assert_eq!(
+        analytics.process(&again).await,
+        Ok(MessageOutcome::Duplicate)
+    );
     let after_second = stack.items().await;
     assert_eq!(after_second, after_first, "a redelivery changes nothing");
     assert_eq!(after_second[0]["analytics_processed_at"], stamp);
 
     // The reporting stage keeps its own record, independent of analytics.
-    let reporting = QueueProcessor::from_env(Stage::Reporting, &stack.sdk, &stack.lookup()).unwrap();
-    assert!(matches!(reporting.process(&again).await, Ok(MessageOutcome::Processed(_))));
-    assert_eq!(reporting.process(&again).await, Ok(MessageOutcome::Duplicate));
+    let reporting =
+        QueueProcessor::from_env(Stage::Reporting, &stack.sdk, &stack.lookup()).unwrap();
+    assert!(matches!(
+        reporting.process(&again).await,
+        Ok(MessageOutcome::Processed(_))
+    ));
+    assert_eq!(
+        reporting.process(&again).await,
+        Ok(MessageOutcome::Duplicate)
+    );
 }
 
 #[tokio::test]
 async fn a_batch_reports_exactly_its_failed_messages() {
     let stack = stack_or_skip!();
     let api = ApiHandler::from_env(&stack.sdk, &stack.lookup()).unwrap();
-    assert_eq!(post(&api, r#"{"transaction_id":"tx-b","merchant_id":"m","amount":1}"#).await.0, 200);
+    assert_eq!(
+        post(
+            &api,
+            r#"{"transaction_id":"tx-b","merchant_id":"m","amount":1}"#
+        )
+        .await
+        .0,
+        200
+    );
     let good = stack.drain(&stack.reporting_queue_url).await.remove(0);
     let ghost = r#"{"transaction_id":"ghost","merchant_id":"m","amount":"1.00","currency":"USD","transaction_date":"2026-01-01T00:00:00.000Z"}"#;
     let event = sqs_event(vec![
@@ -285,13 +404,22 @@ async fn a_batch_reports_exactly_its_failed_messages() {
         sqs_message("malformed", "{not json"),
         sqs_message("ghost", ghost),
     ]);
-    let reporting = QueueProcessor::from_env(Stage::Reporting, &stack.sdk, &stack.lookup()).unwrap();
+    let reporting =
+        QueueProcessor::from_env(Stage::Reporting, &stack.sdk, &stack.lookup()).unwrap();
     let response = reporting.handle(event, &context("sqs-batch")).await;
-    let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let mut failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     failed.sort_unstable();
     assert_eq!(failed, ["ghost", "malformed"]);
     let json = serde_json::to_value(&response).unwrap();
-    assert_eq!(json["batchItemFailures"].as_array().unwrap().len(), 2, "{json}");
+    assert_eq!(
+        json["batchItemFailures"].as_array().unwrap().len(),
+        2,
+        "{json}"
+    );
     let items = stack.items().await;
     assert_eq!(items.len(), 1, "a failed message creates nothing");
     assert!(items[0].contains_key("reporting_processed_at"));
@@ -302,7 +430,10 @@ async fn notifications_are_published_and_failures_raise() {
     let stack = stack_or_skip!();
     let handler = NotificationHandler::from_env(&stack.sdk, &stack.lookup()).unwrap();
     let event = json!({"transaction_id":"tx-n","merchant_id":"m-n","amount":"3.10","currency":"USD","transaction_date":"2026-01-01T00:00:00.000Z"});
-    let output = handler.handle(event.clone(), &context("n-1")).await.unwrap();
+    let output = handler
+        .handle(event.clone(), &context("n-1"))
+        .await
+        .unwrap();
     assert!(output["message_id"].is_string());
     let published = stack.drain(&stack.topic_probe_queue_url).await;
     assert_eq!(published.len(), 1);
@@ -311,9 +442,17 @@ async fn notifications_are_published_and_failures_raise() {
 
     // A malformed event and an unreachable topic both return Err, so Lambda retries and
     // the on-failure destination gets the event.
-    assert!(handler.handle(json!({"transaction_id": 1}), &context("n-2")).await.is_err());
+    assert!(
+        handler
+            .handle(json!({"transaction_id": 1}), &context("n-2"))
+            .await
+            .is_err()
+    );
     let mut env = stack.env();
-    env.insert("NOTIFICATIONS_TOPIC_ARN".into(), "arn:aws:sns:us-east-1:123456789012:missing".into());
+    env.insert(
+        "NOTIFICATIONS_TOPIC_ARN".into(),
+        "arn:aws:sns:us-east-1:123456789012:missing".into(),
+    );
     let broken = NotificationHandler::from_env(&stack.sdk, &|n: &str| env.get(n).cloned()).unwrap();
     assert!(broken.handle(event, &context("n-3")).await.is_err());
 }
@@ -324,9 +463,19 @@ async fn internal_errors_are_500s_that_leak_nothing() {
     let mut env: HashMap<String, String> = stack.env();
     env.insert("TRANSACTIONS_TABLE".into(), "no-such-table".into());
     let api = ApiHandler::from_env(&stack.sdk, &|n: &str| env.get(n).cloned()).unwrap();
-    let (status, body) = post(&api, r#"{"transaction_id":"t","merchant_id":"m","amount":1}"#).await;
+    let (status, body) = post(
+        &api,
+        r#"{"transaction_id":"t","merchant_id":"m","amount":1}"#,
+    )
+    .await;
     assert_eq!(status, 500);
-    assert_eq!(body, json!({"error": "Internal error", "request_id": "req-test"}));
+    assert_eq!(
+        body,
+        json!({"error": "Internal error", "request_id": "req-test"})
+    );
     let (status, body) = call(&api, api_event(Method::GET, "/transactions/t", &[], None)).await;
-    assert_eq!((status, body["error"].as_str()), (500, Some("Internal error")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (500, Some("Internal error"))
+    );
 }

@@ -16,7 +16,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 /// The moto endpoint, or `None` with a notice: these tests need the emulator.
 pub fn endpoint() -> Option<String> {
-    let endpoint = std::env::var("TXDEPLOY_TEST_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let endpoint = std::env::var("TXDEPLOY_TEST_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
     if endpoint.is_none() {
         eprintln!("skipped: set `TXDEPLOY_TEST_ENDPOINT` to a moto server URL to run this test");
     }
@@ -68,9 +70,19 @@ impl TestStack {
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let table = format!("{name}-transactions");
         let attribute = |n: &str| {
-            AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
         };
-        let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .unwrap()
+        };
         dynamodb
             .create_table()
             .table_name(&table)
@@ -84,7 +96,11 @@ impl TestStack {
                     .index_name("merchant-date-index")
                     .key_schema(key("merchant_id", KeyType::Hash))
                     .key_schema(key("transaction_date", KeyType::Range))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
                     .build()
                     .unwrap(),
             )
@@ -111,7 +127,14 @@ impl TestStack {
         let topic_probe_queue_url = queue("topic-probe").await;
 
         let sns = aws_sdk_sns::Client::new(&sdk);
-        let topic_arn = sns.create_topic().name(format!("{name}-notifications")).send().await.unwrap().topic_arn.unwrap();
+        let topic_arn = sns
+            .create_topic()
+            .name(format!("{name}-notifications"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
         let probe_arn = sqs
             .get_queue_attributes()
             .queue_url(&topic_probe_queue_url)
@@ -151,7 +174,11 @@ impl TestStack {
             .runtime(Runtime::Providedal2023)
             .handler("bootstrap")
             .role(role.role.unwrap().arn)
-            .code(FunctionCode::builder().zip_file(Blob::new(empty_zip)).build())
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(empty_zip))
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -171,9 +198,18 @@ impl TestStack {
     pub fn env(&self) -> HashMap<String, String> {
         HashMap::from([
             ("TRANSACTIONS_TABLE".to_owned(), self.table.clone()),
-            ("ANALYTICS_QUEUE_URL".to_owned(), self.analytics_queue_url.clone()),
-            ("REPORTING_QUEUE_URL".to_owned(), self.reporting_queue_url.clone()),
-            ("NOTIFICATION_FUNCTION".to_owned(), self.notification_function.clone()),
+            (
+                "ANALYTICS_QUEUE_URL".to_owned(),
+                self.analytics_queue_url.clone(),
+            ),
+            (
+                "REPORTING_QUEUE_URL".to_owned(),
+                self.reporting_queue_url.clone(),
+            ),
+            (
+                "NOTIFICATION_FUNCTION".to_owned(),
+                self.notification_function.clone(),
+            ),
             ("NOTIFICATIONS_TOPIC_ARN".to_owned(), self.topic_arn.clone()),
             ("PAGINATION_KEY".to_owned(), PAGINATION_KEY.to_owned()),
         ])
@@ -194,7 +230,15 @@ impl TestStack {
 
     /// Every item in the table.
     pub async fn items(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        self.dynamodb().scan().table_name(&self.table).consistent_read(true).send().await.unwrap().items.unwrap_or_default()
+        self.dynamodb()
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
     }
 
     /// Drains a queue (up to 100 messages), with their system attributes.

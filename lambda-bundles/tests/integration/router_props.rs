@@ -112,7 +112,9 @@ fn request() -> impl Strategy<Value = ApiGatewayProxyRequest> {
             request.query_string_parameters = query.into_iter().collect::<HashMap<_, _>>().into();
             let mut map = HeaderMap::new();
             for (name, value) in headers {
-                if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::try_from(name), HeaderValue::try_from(value))
+                {
                     map.insert(name, value);
                 }
             }
@@ -138,10 +140,17 @@ fn assert_well_formed(request: &ApiGatewayProxyRequest) -> Result<(), TestCaseEr
             }
         }
         Err(response) => {
-            prop_assert!((400..500).contains(&response.status), "status {}", response.status);
+            prop_assert!(
+                (400..500).contains(&response.status),
+                "status {}",
+                response.status
+            );
             prop_assert!(response.body["error"].is_string(), "body {}", response.body);
             let proxy = response.into_proxy_response();
-            prop_assert_eq!(proxy.headers["content-type"].to_str().unwrap(), "application/json");
+            prop_assert_eq!(
+                proxy.headers["content-type"].to_str().unwrap(),
+                "application/json"
+            );
             let Some(Body::Text(text)) = proxy.body else {
                 return Err(TestCaseError::fail("proxy response without a text body"));
             };

@@ -42,18 +42,29 @@ impl RuntimeApi {
                 tokio::spawn(serve(stream, accept_shared.clone(), tx.clone()));
             }
         });
-        RuntimeApi { address, shared, posted }
+        RuntimeApi {
+            address,
+            shared,
+            posted,
+        }
     }
 
     /// Queues one invocation.
     pub fn invoke(&self, request_id: &str, event: &str) {
-        self.shared.events.lock().unwrap().push_back((request_id.to_owned(), event.to_owned()));
+        self.shared
+            .events
+            .lock()
+            .unwrap()
+            .push_back((request_id.to_owned(), event.to_owned()));
         self.shared.ready.notify_one();
     }
 
     /// The next thing the runtime posted, within `timeout`.
     pub async fn next_posted(&mut self, timeout: Duration) -> Option<Posted> {
-        tokio::time::timeout(timeout, self.posted.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, self.posted.recv())
+            .await
+            .ok()
+            .flatten()
     }
 }
 
@@ -75,10 +86,10 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, posted: mpsc::UnboundedSe
             if line.is_empty() {
                 break;
             }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().unwrap_or(0);
             }
         }
         let mut body = vec![0; content_length];
@@ -117,8 +128,14 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, posted: mpsc::UnboundedSe
                     Some(Posted::InitError { body })
                 } else if let Some(id) = rest.strip_prefix("invocation/") {
                     match id.rsplit_once('/') {
-                        Some((id, "response")) => Some(Posted::Response { request_id: id.to_owned(), body }),
-                        Some((id, "error")) => Some(Posted::Error { request_id: id.to_owned(), body }),
+                        Some((id, "response")) => Some(Posted::Response {
+                            request_id: id.to_owned(),
+                            body,
+                        }),
+                        Some((id, "error")) => Some(Posted::Error {
+                            request_id: id.to_owned(),
+                            body,
+                        }),
                         _ => None,
                     }
                 } else {
