@@ -137,15 +137,15 @@ fn build_handlers(handlers: &Path, out_dir: &Path) -> BuildResult<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
         .ok_or("neither `CARGO_HOME` nor `HOME` is set")?;
-    // Paths end up in panic messages; remapping them makes the bytes independent of the
-    // checkout folder, the target dir and CARGO_HOME, so the sha256 is reproducible.
+    // Registry and build-output paths end up in panic messages; remapping them makes the
+    // bytes independent of CARGO_HOME and the target dir, so the sha256 is reproducible.
+    // The handler crate's own files need no remap: cargo passes them to rustc relative to
+    // `lambda-bundles/` (`src/main.rs`). Remapping the checkout folder too would make the
+    // flags, and so every dependency's fingerprint, differ per checkout, and each worktree
+    // sharing this inner target dir would rebuild all ~260 crates (4 minutes).
     // Both the given and the canonical spelling, in case a symlink is involved.
     let mut rustflags = Vec::new();
-    for (from, to) in [
-        (cargo_home, "/cargo"),
-        (handlers.to_path_buf(), "/lambda-bundles"),
-        (inner_target.clone(), "/target"),
-    ] {
+    for (from, to) in [(cargo_home, "/cargo"), (inner_target.clone(), "/target")] {
         let canonical = fs::canonicalize(&from).unwrap_or_else(|_| from.clone());
         rustflags.push(format!("--remap-path-prefix={}={to}", from.display()));
         if canonical != from {
