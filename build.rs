@@ -45,7 +45,15 @@ fn run() -> BuildResult<()> {
     let manifest_dir = PathBuf::from(env_var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(env_var("OUT_DIR")?);
 
-    let zip_bytes = match env::var_os(ESCAPE_HATCH).filter(|v| !v.is_empty()) {
+    let prebuilt = env::var_os(ESCAPE_HATCH).filter(|v| !v.is_empty());
+    // Lets the reproducibility test tell a bundle built here from one handed in.
+    let origin = if prebuilt.is_some() {
+        "prebuilt"
+    } else {
+        "built"
+    };
+    println!("cargo:rustc-env=TXDEPLOY_BUNDLE_ORIGIN={origin}");
+    let zip_bytes = match prebuilt {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", Path::new(&path).display());
             fs::read(&path).map_err(|e| {

@@ -127,6 +127,25 @@ mod tests {
         assert_eq!(machine, expected);
     }
 
+    /// Same sources, same bytes: the bundle built on this machine (CI builds from a clean
+    /// clone on a fresh machine) must have the sha256 recorded when the handlers last changed.
+    #[test]
+    fn a_clean_build_reproduces_the_recorded_bundle_sha256() {
+        if env!("TXDEPLOY_BUNDLE_ORIGIN") != "built" {
+            eprintln!("skipped: the bundle was handed in through TXDEPLOY_BUNDLE_ZIP");
+            return;
+        }
+        let recorded = include_str!("../lambda-bundles/bundle.sha256").trim();
+        let built = embedded().sha256_hex;
+        assert_eq!(
+            built, recorded,
+            "the bundle built here differs from the recorded one: if you changed \
+             lambda-bundles/, record the new hash with `echo {built} > \
+             lambda-bundles/bundle.sha256` and commit it; if you did not, the build is not \
+             reproducible"
+        );
+    }
+
     #[test]
     fn the_shas_are_those_of_the_embedded_bytes() {
         let bundle = embedded();
