@@ -8,12 +8,13 @@ use txdeploy::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_process_args();
-    // stderr keeps stdout clean for plans and NDJSON; `TXDEPLOY_LOG` sets the filter.
+    // stderr keeps stdout clean for plans and NDJSON (a file while the TUI owns the screen);
+    // `TXDEPLOY_LOG` sets the filter.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TXDEPLOY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(txdeploy::tui::log_writer::writer)
         .init();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
