@@ -238,6 +238,8 @@ async fn run_app_inner(
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
         };
+        // Every event is timed by the loop's clock (load durations, node start times).
+        update::update(&mut state, AppEvent::Tick { now_ms: clock() });
         let mut next = Some(event);
         // Everything already queued is applied before drawing: a burst of executor events
         // costs one frame, not one each.

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::metric_spec::{MetricSpec, Source};
 use super::{MonitorEvent, PollSource, now_ms};
 use crate::adapters::sdk_error::Classified;
-use crate::cloud::CloudError;
+use crate::cloud::{CloudError, ErrorClass};
 
 /// GetMetricData accepts at most this many queries per call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
@@ -177,17 +177,9 @@ pub struct MetricFrame {
 pub fn batches(specs: &[MetricSpec], window: MetricWindow) -> Vec<Vec<&MetricSpec>> {
     let points = window.points().max(1) as usize;
     let max_queries = MAX_QUERIES_PER_CALL.min((MAX_DATAPOINTS_PER_CALL / points).max(1));
-    let mut groups: Vec<Vec<&MetricSpec>> = Vec::new();
-    for spec in specs {
-        match groups.last_mut() {
-            Some(group) if group[0].group == spec.group && group[0].section == spec.section => {
-                group.push(spec);
-            }
-            _ => groups.push(vec![spec]),
-        }
-    }
+    let all: Vec<&MetricSpec> = specs.iter().collect();
     let mut out: Vec<Vec<&MetricSpec>> = Vec::new();
-    for group in groups {
+    for group in groups(&all) {
         match out.last_mut() {
             Some(batch) if batch.len() + group.len() <= max_queries => batch.extend(group),
             _ => out.push(group),
@@ -236,7 +228,13 @@ pub fn time_range(window: MetricWindow, now_ms: i64) -> (i64, i64) {
     (end - i64::from(window.range_s), end)
 }
 
-/// Fetches every series of `specs` for `window` as of `now_ms`.
+/// Fetches every series of `specs` for `window` as of `now_ms`: one GetMetricData call per
+/// batch (one for the whole dashboard).
+///
+/// When a batched call fails with a server error (CloudWatch, or an emulator, could not
+/// compute one of the queries), that batch is fetched again group by group, and a group
+/// that still fails query by query, so one bad series reads as an error instead of blanking
+/// the dashboard. Only the failure path makes the extra calls.
 pub async fn fetch(
     client: &aws_sdk_cloudwatch::Client,
     specs: &[MetricSpec],
@@ -244,18 +242,105 @@ pub async fn fetch(
     now_ms: i64,
 ) -> Result<MetricFrame, CloudError> {
     let (start_s, end_s) = time_range(window, now_ms);
-    let mut raw: BTreeMap<String, RawSeries> = BTreeMap::new();
-    let mut calls = 0;
+    let mut call = Call {
+        client,
+        window,
+        start_s,
+        end_s,
+        raw: BTreeMap::new(),
+        calls: 0,
+    };
     for batch in batches(specs, window) {
-        let queries: Vec<MetricDataQuery> = batch.iter().map(|s| query(s, window)).collect();
+        let error = match call.fetch(&batch).await {
+            Ok(()) => continue,
+            Err(error) if error.class == ErrorClass::Transient => error,
+            Err(error) => return Err(error),
+        };
+        let mut fetched_any = false;
+        for group in groups(&batch) {
+            if call.fetch(&group).await.is_ok() {
+                fetched_any = true;
+                continue;
+            }
+            for spec in group {
+                let alone = [spec];
+                let result = match spec.source {
+                    // An expression cannot run without the series it reads.
+                    Source::Expression(_) => Err(()),
+                    Source::Metric { .. } => call.fetch(&alone).await.map_err(|_| ()),
+                };
+                match result {
+                    Ok(()) => fetched_any = true,
+                    Err(()) => {
+                        call.raw
+                            .insert(spec.id.clone(), RawSeries::not_computed(&error));
+                    }
+                }
+            }
+        }
+        if !fetched_any {
+            return Err(error);
+        }
+    }
+    let period = f64::from(window.period_s.max(1));
+    let mut raw = call.raw;
+    let calls = call.calls;
+    let series = specs
+        .iter()
+        .filter_map(|spec| {
+            let raw = raw.remove(&spec.id)?;
+            Some((spec.id.clone(), raw.into_series(spec.per_second, period)))
+        })
+        .collect();
+    Ok(MetricFrame {
+        at_ms: now_ms,
+        window,
+        start_s,
+        end_s,
+        series,
+        calls,
+        queries: specs.len(),
+    })
+}
+
+/// Consecutive specs of the same section and group.
+fn groups<'a>(specs: &[&'a MetricSpec]) -> Vec<Vec<&'a MetricSpec>> {
+    let mut groups: Vec<Vec<&MetricSpec>> = Vec::new();
+    for spec in specs {
+        match groups.last_mut() {
+            Some(group) if group[0].group == spec.group && group[0].section == spec.section => {
+                group.push(spec);
+            }
+            _ => groups.push(vec![spec]),
+        }
+    }
+    groups
+}
+
+/// The GetMetricData calls of one refresh and what they returned.
+struct Call<'a> {
+    client: &'a aws_sdk_cloudwatch::Client,
+    window: MetricWindow,
+    start_s: i64,
+    end_s: i64,
+    raw: BTreeMap<String, RawSeries>,
+    calls: u32,
+}
+
+impl Call<'_> {
+    /// One GetMetricData for `specs`, following its pages.
+    async fn fetch(&mut self, specs: &[&MetricSpec]) -> Result<(), CloudError> {
+        let queries: Vec<MetricDataQuery> = specs.iter().map(|s| query(s, self.window)).collect();
         let mut next_token: Option<String> = None;
+        let mut pages: BTreeMap<String, RawSeries> = BTreeMap::new();
         loop {
-            calls += 1;
-            let output = client
+            self.calls += 1;
+            let output = self
+                .client
                 .get_metric_data()
                 .set_metric_data_queries(Some(queries.clone()))
-                .start_time(DateTime::from_secs(start_s))
-                .end_time(DateTime::from_secs(end_s))
+                .start_time(DateTime::from_secs(self.start_s))
+                .end_time(DateTime::from_secs(self.end_s))
                 .scan_by(ScanBy::TimestampAscending)
                 .set_next_token(next_token.take())
                 .send()
@@ -263,7 +348,7 @@ pub async fn fetch(
                 .classified("cloudwatch", "GetMetricData")?;
             for result in output.metric_data_results() {
                 let Some(id) = result.id() else { continue };
-                let entry = raw.entry(id.to_owned()).or_default();
+                let entry = pages.entry(id.to_owned()).or_default();
                 entry.points.extend(
                     result
                         .timestamps()
@@ -284,24 +369,10 @@ pub async fn fetch(
                 _ => break,
             }
         }
+        // Only a call that succeeded through its last page counts.
+        self.raw.extend(pages);
+        Ok(())
     }
-    let period = f64::from(window.period_s.max(1));
-    let series = specs
-        .iter()
-        .filter_map(|spec| {
-            let raw = raw.remove(&spec.id)?;
-            Some((spec.id.clone(), raw.into_series(spec.per_second, period)))
-        })
-        .collect();
-    Ok(MetricFrame {
-        at_ms: now_ms,
-        window,
-        start_s,
-        end_s,
-        series,
-        calls,
-        queries: specs.len(),
-    })
 }
 
 /// What the pages of one query returned.
@@ -313,6 +384,20 @@ struct RawSeries {
 }
 
 impl RawSeries {
+    /// A series whose query failed even alone.
+    fn not_computed(error: &CloudError) -> Self {
+        let why = match (&error.code, error.status) {
+            (Some(code), _) => code.clone(),
+            (None, Some(status)) => format!("HTTP {status}"),
+            (None, None) => error.class.to_string(),
+        };
+        Self {
+            status: Some("InternalError".to_owned()),
+            messages: vec![format!("not computed ({why})")],
+            ..Self::default()
+        }
+    }
+
     fn into_series(mut self, per_second: bool, period: f64) -> Series {
         self.points.sort_by_key(|(t, _)| *t);
         if per_second {
@@ -487,6 +572,13 @@ mod tests {
         .into_series(true, 60.0);
         assert_eq!(consumed.points, vec![(60, 2.0), (120, 10.0)]);
         assert_eq!(consumed.status, SeriesStatus::Partial);
+        let error = CloudError::from_parts("cloudwatch", "GetMetricData", None, Some(500), "x");
+        let failed = RawSeries::not_computed(&error).into_series(false, 60.0);
+        assert_eq!(
+            failed.status,
+            SeriesStatus::Failed("not computed (HTTP 500)".into())
+        );
+        assert_eq!(failed.latest(), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::alarm_poller::{AlarmInfo, AlarmState, fetch_alarms};
-use super::transition_log::{Transition, TransitionLog, format_time};
+use super::transition_log::{Transition, TransitionLog, format_rfc3339, format_time};
 use super::{METRIC_INTERVAL, MonitorEvent, PollSource, PollerControl, alarm_prefix, now_ms};
 use crate::adapters::{AwsAccess, AwsCloud};
 use crate::app::{AppContext, Outcome, OutputMode, RunError};
@@ -69,7 +69,7 @@ pub fn print_table(out: &mut dyn Write, stack: &str, alarms: &[AlarmInfo], at_ms
         let doc = json!({
             "event": "alarms",
             "stack": stack,
-            "at": format_time(at_ms),
+            "at": format_rfc3339(at_ms),
             "alarms": alarms,
             "counts": {"ALARM": alarm, "INSUFFICIENT_DATA": no_data, "OK": ok},
         });
@@ -159,7 +159,7 @@ impl TransitionPrinter {
                 self.failing = true;
                 if self.json {
                     let doc = json!({"event": "poll_failed", "source": "alarms",
-                        "at": format_time(*at_ms), "error": error});
+                        "at": format_rfc3339(*at_ms), "error": error});
                     let _ = writeln!(out, "{doc}");
                 } else {
                     eprintln!(
@@ -175,11 +175,12 @@ impl TransitionPrinter {
     fn started(&self, out: &mut dyn Write, alarms: &[AlarmInfo], at_ms: i64) {
         if self.json {
             let doc = json!({"event": "monitor_started", "prefix": self.prefix,
-                "interval_s": self.interval.as_secs(), "at": format_time(at_ms),
+                "interval_s": self.interval.as_secs(), "at": format_rfc3339(at_ms),
                 "alarms": alarms.len()});
             let _ = writeln!(out, "{doc}");
             for alarm in alarms {
-                let doc = json!({"event": "alarm_state", "at": format_time(at_ms), "alarm": alarm});
+                let doc =
+                    json!({"event": "alarm_state", "at": format_rfc3339(at_ms), "alarm": alarm});
                 let _ = writeln!(out, "{doc}");
             }
         } else {
@@ -209,11 +210,11 @@ impl TransitionPrinter {
         if self.json {
             let doc = json!({
                 "event": "alarm_transition",
-                "at": format_time(t.seen_ms),
+                "at": format_rfc3339(t.seen_ms),
                 "alarm": t.alarm,
                 "from": t.from,
                 "to": t.to,
-                "changed_at": t.changed_ms.map(format_time),
+                "changed_at": t.changed_ms.map(format_rfc3339),
                 "reason": t.reason,
             });
             let _ = writeln!(out, "{doc}");

@@ -154,6 +154,16 @@ pub fn format_time(ms: i64) -> String {
     t.format(&format).unwrap_or_else(|_| format!("@{ms}"))
 }
 
+/// `2026-11-28T14:09:18Z` (RFC 3339) from Unix milliseconds, for NDJSON.
+pub fn format_rfc3339(ms: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return format!("@{ms}");
+    };
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&format).unwrap_or_else(|_| format!("@{ms}"))
+}
+
 /// `14:09:18` from Unix milliseconds.
 pub fn format_clock(ms: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
@@ -260,6 +270,7 @@ mod tests {
     #[test]
     fn times_and_ages_read_short() {
         assert_eq!(format_clock(1_700_000_000_000), "22:13:20");
+        assert_eq!(format_rfc3339(1_700_000_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(format_age(0, 59_000), "59s");
         assert_eq!(format_age(0, 3_599_000), "59m");
         assert_eq!(format_age(0, 7_200_000), "2h");

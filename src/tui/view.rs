@@ -122,7 +122,12 @@ fn draw_footer(state: &AppState, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled("esc", theme::KEY));
         spans.push(Span::raw(" clear"));
     } else {
-        for binding in bindings(context).filter(|b| !b.short.is_empty()) {
+        // "C-c stop" only while there is an apply to stop.
+        let shown = |b: &&super::keymap::Binding| {
+            !b.short.is_empty()
+                && (b.action != super::keymap::Action::Interrupt || state.apply_running())
+        };
+        for binding in bindings(context).filter(shown) {
             spans.push(Span::styled(format!(" {}", binding.label), theme::KEY));
             spans.push(Span::raw(format!(" {} ", binding.short)));
         }

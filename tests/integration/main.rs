@@ -7,3 +7,4 @@ mod adapters_tests;
 mod cli_tests;
 mod config_fixture_tests;
 mod slice_tests;
+mod tui_tests;

@@ -92,14 +92,17 @@ fn render_list(a: &AlarmsState, prefix_len: usize, frame: &mut Frame, area: Rect
     let width = area.width as usize;
     let name_width = (width * 2 / 5).clamp(18, 48);
     let changed_width = 14;
+    // Fixed columns: marker 3, state 11, three separating spaces.
+    let fixed = 17;
     let threshold_width = if width >= 120 {
         34
     } else {
         width
-            .saturating_sub(name_width + changed_width + 16)
+            .saturating_sub(name_width + changed_width + fixed)
             .max(10)
     };
-    let reason_width = width.saturating_sub(name_width + changed_width + threshold_width + 16);
+    let reason_width =
+        width.saturating_sub(name_width + changed_width + threshold_width + fixed + 1);
     let header = Line::styled(
         format!(
             "   {:<11} {} {} {}{}",

@@ -48,10 +48,11 @@ fn value(frame: Option<&MetricFrame>, spec: &MetricSpec) -> (String, ratatui::st
         return ("…".to_owned(), theme::DIM);
     }
     match series(frame, spec) {
+        // The reason is in the chart pane; the column only says it is not a value.
         Some(Series {
-            status: SeriesStatus::Failed(why),
+            status: SeriesStatus::Failed(_),
             ..
-        }) => (format!("error: {why}"), theme::BAD),
+        }) => ("error".to_owned(), theme::BAD),
         Some(s) => match s.latest() {
             Some(v) => {
                 let partial = if s.status == SeriesStatus::Partial {
@@ -82,10 +83,11 @@ fn headline(state: &AppState) -> Line<'static> {
     match &d.frame {
         Some(frame) => spans.push(Span::styled(
             format!(
-                "· refreshed {} (every {}) · {} call, {} series",
+                "· refreshed {} (every {}) · {} call{}, {} series",
                 format_clock(frame.at_ms),
                 short_duration(u32::try_from(state.info.metric_interval_s).unwrap_or(u32::MAX)),
                 frame.calls,
+                if frame.calls == 1 { "" } else { "s" },
                 frame.queries
             ),
             theme::DIM,
@@ -225,6 +227,21 @@ fn render_chart(d: &DashboardState, frame: &mut Frame, area: Rect) {
         );
         return;
     };
+    if let Some(Series {
+        status: SeriesStatus::Failed(why),
+        ..
+    }) = series(Some(data), first)
+    {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!("   CloudWatch returned no values for this series: {why}"),
+                theme::BAD,
+            ))
+            .block(block),
+            area,
+        );
+        return;
+    }
     let points: Vec<Vec<(f64, f64)>> = specs
         .iter()
         .map(|s| {
