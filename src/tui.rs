@@ -64,6 +64,8 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Set by the panic hook: the loop stops drawing on a terminal that was just restored.
 static PANICKED: AtomicBool = AtomicBool::new(false);
+/// Wakes the loop when a background task panicked, so it ends without waiting for a key.
+static PANIC_WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 /// How a TUI session starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,6 +180,7 @@ fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             PANICKED.store(true, Ordering::SeqCst);
+            PANIC_WAKE.notify_one();
             restore_terminal();
             log_writer::to_stderr();
             previous(info);
@@ -235,6 +238,7 @@ async fn run_app_inner(
             },
             Some(event) = rx.recv() => event,
             _ = ticker.tick(), if state.animating() => AppEvent::Tick { now_ms: clock() },
+            () = PANIC_WAKE.notified() => break,
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
         };

@@ -564,12 +564,43 @@ fn a_query_cloudwatch_cannot_compute_reads_as_an_error_and_the_rest_still_shows(
             metric_poller::SeriesStatus::Failed(why) => {
                 assert!(p50.points.is_empty());
                 assert!(frame.calls > 1, "the fallback made more calls");
-                eprintln!(
-                    "p50 not computed ({why}); refresh took {} calls",
-                    frame.calls
-                );
+                eprintln!("p50: {why}; the refresh took {} calls", frame.calls);
             }
             _ => assert_eq!(p50.latest(), Some(42.0)),
         }
     });
+}
+
+#[test]
+fn sigterm_ends_the_tui_and_gives_the_terminal_back() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (no moto)");
+        return;
+    };
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &unique_stack());
+    let tui = Tmux::start(dir.path(), &endpoint);
+    tui.wait_for("the launch screen", Duration::from_secs(60), |s| {
+        s.contains("Loading in parallel 4/4")
+    });
+    let pid = tui.child_pid().expect("txdeploy runs in the pane");
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let after = tui.wait_for("txdeploy to exit", Duration::from_secs(30), |s| {
+        s.contains("txdeploy exited") && s.contains("icanon")
+    });
+    assert!(after.contains("txdeploy exited 0"), "{after}");
+    assert!(
+        !after.contains("-icanon") && !after.contains("-echo "),
+        "{after}"
+    );
+    assert_eq!(
+        tui.tmux(&["display-message", "-p", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
 }
