@@ -140,12 +140,38 @@ async fn run_app(
     // A `LocalSet`, because the loads and the apply job run as local tasks (see
     // `effect_runner`); they still make progress while the loop waits for input.
     let local = tokio::task::LocalSet::new();
-    let result = local
-        .run_until(run_app_inner(&mut terminal, ctx, options, info))
-        .await;
-    restore_terminal();
-    let _ = terminal.show_cursor();
-    result
+    local
+        .run_until(async {
+            let start = Instant::now();
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<AppEvent>();
+            let runner = EffectRunner::start(
+                ctx,
+                options.alarm_interval,
+                options.metric_interval,
+                tx,
+                start,
+            )
+            .await;
+            let mut tasks = Tasks { runner, rx, start };
+            let result = run_app_inner(&mut terminal, &mut tasks, ctx, options, info).await;
+            restore_terminal();
+            let _ = terminal.show_cursor();
+            // The terminal is the user's again before any wait for a stopping apply.
+            let apply_error = tasks.runner.shutdown(STOP_GRACE).await;
+            match (result, apply_error) {
+                (Err(error), _) | (Ok(_), Some(error)) => Err(error),
+                (Ok(outcome), None) => Ok(outcome),
+            }
+        })
+        .await
+}
+
+/// What the loop works with besides the terminal.
+struct Tasks {
+    runner: EffectRunner,
+    rx: tokio::sync::mpsc::UnboundedReceiver<AppEvent>,
+    /// The loop's clock starts here.
+    start: Instant,
 }
 
 fn start_terminal() -> io::Result<Term> {
@@ -191,6 +217,7 @@ fn install_panic_hook() {
 /// The event loop. Errors return through `run_app`, which restores the terminal.
 async fn run_app_inner(
     terminal: &mut Term,
+    tasks: &mut Tasks,
     ctx: &AppContext,
     options: TuiOptions,
     info: StackInfo,
@@ -199,16 +226,8 @@ async fn run_app_inner(
         let context = context.to_owned();
         move |source| RunError::Io { context, source }
     };
-    let start = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<AppEvent>();
-    let mut runner = EffectRunner::start(
-        ctx,
-        options.alarm_interval,
-        options.metric_interval,
-        tx,
-        start,
-    )
-    .await;
+    let Tasks { runner, rx, start } = tasks;
+    let start = *start;
     let mut state = AppState::new(info, dashboard_metrics(&ctx.config), Screen::Launch);
     if let Some(effect) = update::update(&mut state, AppEvent::Key(goto_key(options.start))) {
         runner.run(effect);
@@ -262,10 +281,7 @@ async fn run_app_inner(
             state.dirty = false;
         }
     }
-    match runner.shutdown(STOP_GRACE).await {
-        Some(error) => Err(error),
-        None => Ok(Outcome::Done),
-    }
+    Ok(Outcome::Done)
 }
 
 /// The key that opens `screen`, so the start screen goes through `update` like a keypress

@@ -218,6 +218,15 @@ impl EffectRunner {
         self.pollers.stop();
         if let Some(job) = self.apply.take() {
             job.cancel.cancel();
+            if !job.task.is_finished() {
+                // The terminal is already restored: say why the prompt does not come back.
+                eprintln!(
+                    "waiting up to {} s for the apply's calls in flight to finish and be \
+                     journaled (Ctrl-C again stops at once; `txdeploy status` then shows \
+                     what was unfinished)",
+                    grace.as_secs()
+                );
+            }
             let abort = job.task.abort_handle();
             if tokio::time::timeout(grace, job.task).await.is_err() {
                 abort.abort();
