@@ -196,9 +196,14 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // tmux 3.3 leaves the socket file behind when its server is killed.
+        let path = self.tmux(&["display-message", "-p", "#{socket_path}"]);
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .status();
+        if !path.trim().is_empty() {
+            let _ = std::fs::remove_file(path.trim());
+        }
     }
 }
 
