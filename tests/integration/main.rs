@@ -9,3 +9,4 @@ mod cli_tests;
 mod config_fixture_tests;
 mod lock_tests;
 mod slice_tests;
+mod tui_tests;
