@@ -12,14 +12,19 @@ use super::resource_spec::ResourceSpec;
 pub enum GraphError {
     #[error("`{0}` is declared twice; every logical id must be unique in the stack")]
     Duplicate(ResourceId),
-    #[error("`{from}` references `{to}`, which is not in the stack; add it or remove the reference")]
+    #[error(
+        "`{from}` references `{to}`, which is not in the stack; add it or remove the reference"
+    )]
     Dangling { from: ResourceId, to: ResourceId },
     #[error("dependency cycle: {}; break it by removing one of these references", fmt_cycle(.0))]
     Cycle(Vec<ResourceId>),
 }
 
 fn fmt_cycle(ids: &[ResourceId]) -> String {
-    ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(" -> ")
+    ids.iter()
+        .map(|id| format!("`{id}`"))
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// Desired resources as built from config, not yet checked.
@@ -40,6 +45,17 @@ impl ResourceGraph {
         id
     }
 
+    /// The specs, in the order they were added.
+    pub fn specs(&self) -> &[ResourceSpec] {
+        &self.specs
+    }
+
+    /// Keeps only the specs `keep` accepts (for example the services a cloud can serve);
+    /// `check` then reports any reference to a spec that was dropped.
+    pub fn retain(&mut self, keep: impl FnMut(&ResourceSpec) -> bool) {
+        self.specs.retain(keep);
+    }
+
     /// Checks ids, references and acyclicity; returns every problem found.
     pub fn check(self) -> Result<CheckedGraph, Vec<GraphError>> {
         let mut errors = Vec::new();
@@ -57,7 +73,10 @@ impl ResourceGraph {
                 if nodes.contains_key(&dep) {
                     node_deps.push(dep);
                 } else {
-                    errors.push(GraphError::Dangling { from: id.clone(), to: dep });
+                    errors.push(GraphError::Dangling {
+                        from: id.clone(),
+                        to: dep,
+                    });
                 }
             }
             deps.insert(id.clone(), node_deps);
@@ -79,7 +98,12 @@ impl ResourceGraph {
                 dependents.entry(dep.clone()).or_default().push(id.clone());
             }
         }
-        Ok(CheckedGraph { nodes, deps, dependents, order })
+        Ok(CheckedGraph {
+            nodes,
+            deps,
+            dependents,
+            order,
+        })
     }
 }
 
@@ -95,8 +119,11 @@ fn topological_order(
             dependents.entry(dep).or_default().push(id);
         }
     }
-    let mut ready: VecDeque<&ResourceId> =
-        indegree.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
+    let mut ready: VecDeque<&ResourceId> = indegree
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(id, _)| *id)
+        .collect();
     let mut order = Vec::with_capacity(deps.len());
     while let Some(id) = ready.pop_front() {
         order.push(id.clone());

@@ -25,6 +25,9 @@ pub enum OutputKey {
     Url,
     /// The physical name.
     Name,
+    /// The number of the Lambda version published for the function's current code and
+    /// configuration (what its `live` alias points at).
+    Version,
 }
 
 impl fmt::Display for OutputKey {
@@ -34,6 +37,7 @@ impl fmt::Display for OutputKey {
             OutputKey::Id => "id",
             OutputKey::Url => "url",
             OutputKey::Name => "name",
+            OutputKey::Version => "version",
         })
     }
 }
@@ -50,15 +54,38 @@ pub struct OutputRef {
 
 impl OutputRef {
     pub fn arn(resource: &ResourceId) -> Self {
-        Self { resource: resource.clone(), output: OutputKey::Arn }
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Arn,
+        }
     }
 
     pub fn id(resource: &ResourceId) -> Self {
-        Self { resource: resource.clone(), output: OutputKey::Id }
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Id,
+        }
     }
 
     pub fn url(resource: &ResourceId) -> Self {
-        Self { resource: resource.clone(), output: OutputKey::Url }
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Url,
+        }
+    }
+
+    pub fn name(resource: &ResourceId) -> Self {
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Name,
+        }
+    }
+
+    pub fn version(resource: &ResourceId) -> Self {
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Version,
+        }
     }
 }
 
@@ -84,6 +111,9 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// A number AWS stores as a double (alarm thresholds, throttling rates, target values);
+    /// adapters report such fields as JSON floats so `1.0` compares equal to `1.0`.
+    Float(f64),
     Str(String),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
@@ -120,7 +150,12 @@ impl Value {
             }
             Value::Map(map) => map.values().for_each(|v| v.references(out)),
             Value::JsonText(inner) => inner.references(out),
-            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Str(_) | Value::Env(_) => {}
+            Value::Null
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Env(_) => {}
         }
     }
 
@@ -130,9 +165,13 @@ impl Value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(
-                items.iter().map(|v| v.resolve(ctx)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .map(|v| v.resolve(ctx))
+                    .collect::<Result<_, _>>()?,
             ),
             Value::Map(map) => Json::Object(
                 map.iter()
@@ -188,6 +227,12 @@ impl From<u32> for Value {
     }
 }
 
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+
 impl From<OutputRef> for Value {
     fn from(r: OutputRef) -> Self {
         Value::Ref(r)
@@ -240,6 +285,7 @@ impl Resolve for OutputTable<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::spec::resource_id::ResourceKind;
@@ -276,11 +322,45 @@ mod tests {
         let env = env();
         let mut outputs = BTreeMap::new();
         let err = value
-            .resolve(&OutputTable { env: &env, outputs: &outputs })
+            .resolve(&OutputTable {
+                env: &env,
+                outputs: &outputs,
+            })
             .unwrap_err();
         assert_eq!(err, Unresolved(OutputRef::id(&key)));
-        outputs.insert(key.clone(), Outputs::from([(OutputKey::Id, "k-1".to_owned())]));
-        let resolved = value.resolve(&OutputTable { env: &env, outputs: &outputs }).unwrap();
+        outputs.insert(
+            key.clone(),
+            Outputs::from([(OutputKey::Id, "k-1".to_owned())]),
+        );
+        let resolved = value
+            .resolve(&OutputTable {
+                env: &env,
+                outputs: &outputs,
+            })
+            .unwrap();
         assert_eq!(resolved, Json::String("arn:aws:x:k-1".into()));
+    }
+
+    #[test]
+    fn floats_resolve_to_json_doubles_and_versions_name_their_output() {
+        let env = env();
+        let outputs = BTreeMap::new();
+        let table = OutputTable {
+            env: &env,
+            outputs: &outputs,
+        };
+        assert_eq!(
+            Value::Float(1.0).resolve(&table).unwrap(),
+            serde_json::json!(1.0)
+        );
+        assert_ne!(
+            Value::Float(1.0).resolve(&table).unwrap(),
+            serde_json::json!(1)
+        );
+        let function = ResourceId::new(ResourceKind::Function, "transaction-validator");
+        assert_eq!(
+            OutputRef::version(&function).to_string(),
+            "function/transaction-validator.version"
+        );
     }
 }
