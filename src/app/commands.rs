@@ -42,7 +42,7 @@ async fn open_session(ctx: &AppContext) -> Result<Session, RunError> {
     let (cloud, _counter) = AwsCloud::connect(&access).await;
     Session::open(ctx.config.clone(), Arc::new(cloud)).await.map_err(|e| match e {
         SessionError::Environment(error) => RunError::Cloud { error },
-        SessionError::Graph(_) => RunError::Usage(e.to_string()),
+        SessionError::Graph(_) | SessionError::NoBundle => RunError::Usage(e.to_string()),
     })
 }
 

@@ -12,7 +12,7 @@ use crate::engine::observer::observe_all;
 use crate::engine::EventSink;
 use crate::plan::{ObservedState, Plan, PlanOptions, plan};
 use crate::spec::{CheckedGraph, Environment, GraphError};
-use crate::stack;
+use crate::stack::{self, BundleInfo, StackInputs};
 use crate::state::journal::JournalStore;
 
 /// Why a session could not be opened.
@@ -22,6 +22,12 @@ pub enum SessionError {
     Environment(#[source] CloudError),
     #[error("the stack definition is inconsistent: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Graph(Vec<GraphError>),
+    #[error(
+        "this txdeploy binary embeds no Lambda bundle, so it cannot deploy the functions; \
+         build it from the repository root with `cargo build` (build.rs builds and embeds \
+         `lambda-bundles`)"
+    )]
+    NoBundle,
 }
 
 /// A cloud, the environment it deploys to, and the checked desired graph for one config.
@@ -33,10 +39,24 @@ pub struct Session {
 }
 
 impl Session {
-    /// Reads the environment (one STS call on AWS) and builds the desired graph.
+    /// Reads the environment (one STS call on AWS) and builds the desired graph with the
+    /// bundle embedded in this binary.
     pub async fn open(config: Config, cloud: Arc<dyn Cloud>) -> Result<Self, SessionError> {
+        let bundle = BundleInfo::embedded().ok_or(SessionError::NoBundle)?;
+        // The account's concurrency limit is read by the Lambda adapter once it exists; until
+        // then the concurrency alarm assumes 1000 and says so in its description.
+        let inputs = StackInputs { bundle, account_concurrency_limit: None };
+        Self::open_with(config, cloud, &inputs).await
+    }
+
+    /// As `open`, with the bundle and account facts given (tests pass their own).
+    pub async fn open_with(
+        config: Config,
+        cloud: Arc<dyn Cloud>,
+        inputs: &StackInputs,
+    ) -> Result<Self, SessionError> {
         let env = cloud.environment().await.map_err(SessionError::Environment)?;
-        let graph = stack::build(&config, &env).check().map_err(SessionError::Graph)?;
+        let graph = stack::build(&config, &env, inputs).check().map_err(SessionError::Graph)?;
         Ok(Self { config, cloud, env, graph })
     }
 
