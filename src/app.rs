@@ -2,8 +2,8 @@
 //! is valid), then hand the command to `commands`, and turn the result into an exit code.
 
 pub mod commands;
-pub mod session;
 pub mod run_error;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -5,6 +5,7 @@
 
 pub mod error_class;
 pub mod observed;
+pub mod waiter;
 
 use std::collections::BTreeMap;
 
@@ -28,7 +29,11 @@ impl StepContext {
         outputs: BTreeMap<ResourceId, Outputs>,
         progress: Box<dyn Fn(String) + Send + Sync>,
     ) -> Self {
-        Self { env, outputs, progress }
+        Self {
+            env,
+            outputs,
+            progress,
+        }
     }
 
     /// A context that drops progress messages (tests, one-off calls).

@@ -18,6 +18,7 @@ use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found, classify};
 use super::tagging::{TaggedResource, Tags, tags_json};
 use super::{parse_document, resolve, unknown_field};
+use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{BucketSpec, Environment, OutputKey, Outputs, ResourceSpec, field};
 
@@ -280,6 +281,30 @@ pub async fn create(
         }
         Err(e) => return Err(e),
     }
+    // S3 is eventually consistent right after CreateBucket: configuring a bucket that some
+    // endpoints cannot see yet fails with NoSuchBucket.
+    wait_until(
+        &format!("bucket `{name}` to be visible"),
+        ctx,
+        WaitPolicy::SHORT,
+        || async {
+            match clients
+                .s3
+                .head_bucket()
+                .bucket(name)
+                .send()
+                .await
+                .classified(SERVICE, "HeadBucket")
+            {
+                Ok(_) => Ok(Poll::Ready(())),
+                Err(e) if e.is_not_found() || e.status == Some(404) => {
+                    Ok(Poll::Pending("not visible yet".to_owned()))
+                }
+                Err(e) => Err(e),
+            }
+        },
+    )
+    .await?;
     put_public_access_block(clients, name, bucket.block_public_access).await?;
     put_encryption(clients, name, bucket, ctx).await?;
     if bucket.versioning {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::session::{Session, SessionError};
 use super::{AppContext, Outcome, OutputMode, RunError};
-use crate::adapters::{AwsAccess, AwsCloud};
+use crate::adapters::{AwsAccess, AwsCloud, CallCounter};
 use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
 use crate::engine::{ApplyOutcome, EventSink};
@@ -37,13 +37,38 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
     }
 }
 
-async fn open_session(ctx: &AppContext) -> Result<Session, RunError> {
+async fn open_session(ctx: &AppContext) -> Result<(Session, CallCounter), RunError> {
     let access = AwsAccess::from(&ctx.config.aws);
-    let (cloud, _counter) = AwsCloud::connect(&access).await;
-    Session::open(ctx.config.clone(), Arc::new(cloud)).await.map_err(|e| match e {
-        SessionError::Environment(error) => RunError::Cloud { error },
-        SessionError::Graph(_) | SessionError::NoBundle => RunError::Usage(e.to_string()),
-    })
+    let (cloud, counter) = AwsCloud::connect(&access).await;
+    let session = Session::open(ctx.config.clone(), Arc::new(cloud))
+        .await
+        .map_err(|e| match e {
+            SessionError::Environment(error) => RunError::Cloud { error },
+            SessionError::Graph(_) | SessionError::NoBundle => RunError::Usage(e.to_string()),
+        })?;
+    Ok((session, counter))
+}
+
+/// Says how many AWS calls the run made: what a no-op apply costs, and proof that it
+/// changed nothing (zero mutations).
+fn print_calls(ctx: &AppContext, counter: &CallCounter) {
+    let calls = counter.snapshot();
+    match ctx.output {
+        OutputMode::Json => println!(
+            "{}",
+            serde_json::json!({
+                "event": "aws_calls",
+                "reads": calls.reads(),
+                "mutations": calls.mutations(),
+                "calls": calls,
+            })
+        ),
+        _ => println!(
+            "AWS calls: {} reads, {} mutations.",
+            calls.reads(),
+            calls.mutations()
+        ),
+    }
 }
 
 fn print_plan(ctx: &AppContext, plan: &Plan) {
@@ -54,10 +79,11 @@ fn print_plan(ctx: &AppContext, plan: &Plan) {
 }
 
 async fn plan(ctx: &AppContext, detailed_exitcode: bool) -> Result<Outcome, RunError> {
-    let session = open_session(ctx).await?;
+    let (session, counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, PlanOptions::apply());
     print_plan(ctx, &plan);
+    print_calls(ctx, &counter);
     Ok(if detailed_exitcode && plan.has_changes() {
         Outcome::ChangesPending
     } else {
@@ -77,7 +103,7 @@ async fn converge(
     // The lock comes first: two applies must not even observe concurrently, or both would
     // plan the same creates.
     let _lock = StackLock::acquire(state_root, &stack, verb).map_err(lock_error)?;
-    let session = open_session(ctx).await?;
+    let (session, counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, options);
     print_plan(ctx, &plan);
@@ -88,9 +114,8 @@ async fn converge(
         )));
     }
     if !plan.has_changes() {
-        if ctx.output != OutputMode::Json {
-            println!("nothing to {verb}: the stack already matches.");
-        }
+        // The plan report has already said so.
+        print_calls(ctx, &counter);
         return Ok(Outcome::Done);
     }
     if ctx.output.is_interactive() && !yes && !confirm(verb)? {
@@ -98,6 +123,7 @@ async fn converge(
         return Ok(Outcome::Done);
     }
     let report = execute(ctx, &session, &plan, state_root).await?;
+    print_calls(ctx, &counter);
     finish(ctx, verb, &plan, &report, state_root)
 }
 
@@ -115,7 +141,10 @@ fn confirm(verb: &str) -> Result<bool, RunError> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|source| RunError::Io { context: "reading the confirmation".into(), source })?;
+        .map_err(|source| RunError::Io {
+            context: "reading the confirmation".into(),
+            source,
+        })?;
     Ok(matches!(answer.trim(), "y" | "yes"))
 }
 
@@ -126,9 +155,13 @@ async fn execute(
     state_root: &Path,
 ) -> Result<ApplyReport, RunError> {
     let apply_id = journal::new_apply_id();
-    let journal = FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(
-        |source| RunError::Io { context: "creating the apply journal".into(), source },
-    )?;
+    let journal =
+        FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(|source| {
+            RunError::Io {
+                context: "creating the apply journal".into(),
+                source,
+            }
+        })?;
     let journal: Arc<dyn JournalStore> = Arc::new(journal);
     let (events, receiver) = EventSink::channel();
     let mut reporter = ctx.output.reporter();
@@ -167,8 +200,8 @@ fn finish(
     report: &ApplyReport,
     state_root: &Path,
 ) -> Result<Outcome, RunError> {
-    let journal = journal::journal_dir(state_root, &plan.stack)
-        .join(format!("{}.jsonl", report.apply_id));
+    let journal =
+        journal::journal_dir(state_root, &plan.stack).join(format!("{}.jsonl", report.apply_id));
     match report.outcome {
         ApplyOutcome::Succeeded => {
             if ctx.output != OutputMode::Json && !plan.kept.is_empty() {
@@ -213,7 +246,7 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
         context: "reading the latest journal".into(),
         source,
     })?;
-    let session = open_session(ctx).await?;
+    let (session, _counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, PlanOptions::apply());
     if ctx.output == OutputMode::Json {
@@ -230,7 +263,10 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
         println!("{doc}");
         return Ok(Outcome::Done);
     }
-    println!("stack `{stack}` in account {} ({})", plan.environment.account_id, plan.environment.region);
+    println!(
+        "stack `{stack}` in account {} ({})",
+        plan.environment.account_id, plan.environment.region
+    );
     match &lock_holder {
         Some(holder) => println!("lock: held ({})", holder.trim()),
         None => println!("lock: free"),
@@ -238,10 +274,10 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
     match last.as_deref() {
         None => println!("last apply: none recorded in {}", state_root.display()),
         Some(entries) => {
-            let outcome = journal::apply_outcome(entries)
-                .map_or("did not finish (the process stopped mid-apply)".to_owned(), |o| {
-                    format!("{o:?}").to_lowercase()
-                });
+            let outcome = journal::apply_outcome(entries).map_or(
+                "did not finish (the process stopped mid-apply)".to_owned(),
+                |o| format!("{o:?}").to_lowercase(),
+            );
             println!("last apply: {outcome}");
             for id in journal::unfinished_steps(entries) {
                 println!("  unfinished step: {id} (run `txdeploy apply` to converge it)");
@@ -249,7 +285,12 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
         }
     }
     for change in &plan.changes {
-        println!("  {:<10} {} ({})", status_word(&change.action), change.id, change.physical_name);
+        println!(
+            "  {:<10} {} ({})",
+            status_word(&change.action),
+            change.id,
+            change.physical_name
+        );
     }
     println!(
         "{}",

@@ -7,9 +7,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cloud::{Cloud, CloudError};
 use crate::config::Config;
+use crate::engine::EventSink;
 use crate::engine::executor::{ApplyReport, ExecOptions, Executor};
 use crate::engine::observer::observe_all;
-use crate::engine::EventSink;
 use crate::plan::{ObservedState, Plan, PlanOptions, plan};
 use crate::spec::{CheckedGraph, Environment, GraphError};
 use crate::stack::{self, BundleInfo, StackInputs};
@@ -45,7 +45,10 @@ impl Session {
         let bundle = BundleInfo::embedded().ok_or(SessionError::NoBundle)?;
         // The account's concurrency limit is read by the Lambda adapter once it exists; until
         // then the concurrency alarm assumes 1000 and says so in its description.
-        let inputs = StackInputs { bundle, account_concurrency_limit: None };
+        let inputs = StackInputs {
+            bundle,
+            account_concurrency_limit: None,
+        };
         Self::open_with(config, cloud, &inputs).await
     }
 
@@ -55,9 +58,19 @@ impl Session {
         cloud: Arc<dyn Cloud>,
         inputs: &StackInputs,
     ) -> Result<Self, SessionError> {
-        let env = cloud.environment().await.map_err(SessionError::Environment)?;
-        let graph = stack::build(&config, &env, inputs).check().map_err(SessionError::Graph)?;
-        Ok(Self { config, cloud, env, graph })
+        let env = cloud
+            .environment()
+            .await
+            .map_err(SessionError::Environment)?;
+        let graph = stack::build(&config, &env, inputs)
+            .check()
+            .map_err(SessionError::Graph)?;
+        Ok(Self {
+            config,
+            cloud,
+            env,
+            graph,
+        })
     }
 
     pub fn stack_name(&self) -> String {
@@ -78,7 +91,13 @@ impl Session {
 
     /// The pure diff of the desired graph against `observed`.
     pub fn plan(&self, observed: &ObservedState, options: PlanOptions) -> Plan {
-        plan(&self.stack_name(), &self.env, &self.graph, observed, options)
+        plan(
+            &self.stack_name(),
+            &self.env,
+            &self.graph,
+            observed,
+            options,
+        )
     }
 
     /// Executes `plan`, journaling every step and sending events to `events`.

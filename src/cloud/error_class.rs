@@ -204,7 +204,12 @@ mod tests {
     #[test]
     fn classifies_the_error_families_aws_returns() {
         let cases = [
-            (Some("ThrottlingException"), Some(400), "Rate exceeded", ErrorClass::Throttled),
+            (
+                Some("ThrottlingException"),
+                Some(400),
+                "Rate exceeded",
+                ErrorClass::Throttled,
+            ),
             (Some("SlowDown"), Some(503), "", ErrorClass::Throttled),
             (None, Some(429), "", ErrorClass::Throttled),
             (Some("InternalError"), Some(500), "", ErrorClass::Transient),
@@ -221,18 +226,52 @@ mod tests {
                 "You must wait 60 seconds",
                 ErrorClass::EventuallyConsistent,
             ),
-            (Some("ResourceConflictException"), Some(409), "", ErrorClass::Conflict),
-            (Some("ResourceInUseException"), Some(400), "", ErrorClass::Conflict),
+            (
+                Some("ResourceConflictException"),
+                Some(409),
+                "",
+                ErrorClass::Conflict,
+            ),
+            (
+                Some("ResourceInUseException"),
+                Some(400),
+                "",
+                ErrorClass::Conflict,
+            ),
             (Some("NoSuchBucket"), Some(404), "", ErrorClass::NotFound),
-            (Some("AWS.SimpleQueueService.NonExistentQueue"), Some(400), "", ErrorClass::NotFound),
-            (Some("NotFoundException"), Some(404), "", ErrorClass::NotFound),
-            (Some("InvalidParameterValueException"), Some(400), "MemorySize", ErrorClass::Fatal),
-            (Some("ValidationException"), Some(400), "", ErrorClass::Fatal),
+            (
+                Some("AWS.SimpleQueueService.NonExistentQueue"),
+                Some(400),
+                "",
+                ErrorClass::NotFound,
+            ),
+            (
+                Some("NotFoundException"),
+                Some(404),
+                "",
+                ErrorClass::NotFound,
+            ),
+            (
+                Some("InvalidParameterValueException"),
+                Some(400),
+                "MemorySize",
+                ErrorClass::Fatal,
+            ),
+            (
+                Some("ValidationException"),
+                Some(400),
+                "",
+                ErrorClass::Fatal,
+            ),
             // moto answers an unimplemented REST route with a bare 404 and no code.
             (None, Some(404), "<html>", ErrorClass::Fatal),
         ];
         for (code, status, msg, want) in cases {
-            assert_eq!(ErrorClass::classify(code, status, msg), want, "{code:?} {status:?} {msg}");
+            assert_eq!(
+                ErrorClass::classify(code, status, msg),
+                want,
+                "{code:?} {status:?} {msg}"
+            );
         }
     }
 

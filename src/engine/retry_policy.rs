@@ -43,6 +43,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The delay before the next attempt after `attempt` failed attempts, `elapsed` after
     /// the first one started; `None` means give up.
+    ///
+    /// The jitter is forked from fastrand's thread-local generator: on a current-thread
+    /// runtime, `fastrand::seed` makes a whole apply reproducible (the fault tests do).
     pub fn next_delay(
         &self,
         class: ErrorClass,

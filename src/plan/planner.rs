@@ -9,8 +9,7 @@ use super::{
 };
 use crate::cloud::Observed;
 use crate::spec::{
-    CheckedGraph, Environment, OnChange, OutputTable, Outputs, ResourceId, ResourceSpec,
-    Unresolved,
+    CheckedGraph, Environment, OnChange, OutputTable, Outputs, ResourceId, ResourceSpec, Unresolved,
 };
 
 /// Apply converges the stack to the graph; destroy removes it.
@@ -30,11 +29,17 @@ pub struct PlanOptions {
 
 impl PlanOptions {
     pub fn apply() -> Self {
-        Self { mode: PlanMode::Apply, delete_data: false }
+        Self {
+            mode: PlanMode::Apply,
+            delete_data: false,
+        }
     }
 
     pub fn destroy(delete_data: bool) -> Self {
-        Self { mode: PlanMode::Destroy, delete_data }
+        Self {
+            mode: PlanMode::Destroy,
+            delete_data,
+        }
     }
 }
 
@@ -79,13 +84,18 @@ fn plan_apply(plan: &mut Plan, env: &Environment, graph: &CheckedGraph, observed
     let mut known: BTreeMap<ResourceId, Outputs> = BTreeMap::new();
     for spec in graph.in_order() {
         let before = observed.resources.get(&spec.id);
-        let table = OutputTable { env, outputs: &known };
+        let table = OutputTable {
+            env,
+            outputs: &known,
+        };
         let (action, diffs) = match before {
             None => (Action::Create, creation_diffs(spec, &table)),
             Some(current) => {
                 let diffs = field_diffs(spec, current, &table);
                 let action = match diffs.iter().find_map(|d| d.forces_replace) {
-                    Some(reason) => Action::Replace { reason: reason.to_owned() },
+                    Some(reason) => Action::Replace {
+                        reason: reason.to_owned(),
+                    },
                     None if diffs.is_empty() => Action::NoOp,
                     None => Action::Update,
                 };
@@ -162,7 +172,10 @@ fn warnings_for(spec: &ResourceSpec, action: &Action) -> Vec<Warning> {
     match action {
         Action::Replace { reason } if data => warnings.push(Warning {
             kind: WarningKind::DataRisk,
-            message: format!("replacing `{}` ({reason}) deletes its data", spec.physical_name),
+            message: format!(
+                "replacing `{}` ({reason}) deletes its data",
+                spec.physical_name
+            ),
         }),
         Action::Delete if data => warnings.push(Warning {
             kind: WarningKind::DataRisk,
@@ -181,7 +194,12 @@ fn warnings_for(spec: &ResourceSpec, action: &Action) -> Vec<Warning> {
     warnings
 }
 
-fn plan_destroy(plan: &mut Plan, graph: &CheckedGraph, observed: &ObservedState, delete_data: bool) {
+fn plan_destroy(
+    plan: &mut Plan,
+    graph: &CheckedGraph,
+    observed: &ObservedState,
+    delete_data: bool,
+) {
     // A kept resource keeps everything it depends on: it cannot work without them.
     let mut kept: BTreeSet<ResourceId> = BTreeSet::new();
     if !delete_data {

@@ -135,16 +135,14 @@ fn publish(dir: &Path, path: &Path, body: &[u8]) -> io::Result<()> {
     let result = write_new(&tmp, body).and_then(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     match result {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists && tmp_link_unsupported(&e) => {
-            // Filesystems without hard links: `create_new` on the lock itself is still
-            // atomic, only the content is written a moment later.
-            write_new(path, body)
-        }
+        // Filesystems without hard links: `create_new` on the lock itself is still atomic,
+        // only the content follows a moment later.
+        Err(e) if links_unsupported(&e) => write_new(path, body),
         other => other,
     }
 }
 
-fn tmp_link_unsupported(e: &io::Error) -> bool {
+fn links_unsupported(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied

@@ -95,7 +95,9 @@ impl Fixture {
             },
             account_concurrency_limit: None,
         };
-        let graph = txdeploy::stack::build(&config, &env, &inputs).check().unwrap();
+        let graph = txdeploy::stack::build(&config, &env, &inputs)
+            .check()
+            .unwrap();
         Self {
             cloud,
             counter,

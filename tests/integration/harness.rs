@@ -222,7 +222,6 @@ impl Run {
 
 // ---- the moto emulator ----
 
-
 /// The moto endpoint from `TXDEPLOY_TEST_ENDPOINT`; `None` when emulator tests should skip.
 pub fn moto_endpoint() -> Option<String> {
     std::env::var("TXDEPLOY_TEST_ENDPOINT")

@@ -4,5 +4,8 @@
 mod harness;
 
 mod adapters_tests;
+mod cli_moto_tests;
 mod cli_tests;
 mod config_fixture_tests;
+mod lock_tests;
+mod slice_tests;

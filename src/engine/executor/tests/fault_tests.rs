@@ -1,6 +1,7 @@
 //! Fault scenarios against the fake cloud: throttling storms, eventual consistency, a
 //! fatal failure, crashes mid-apply, Ctrl-C, and two applies at once.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::state::{FileJournal, LockError, StackLock};
 
 #[tokio::test(start_paused = true)]
 async fn a_throttling_storm_converges_and_the_rerun_plan_is_all_noop() {
+    fastrand::seed(2026);
     let graph = stack_graph();
     // 20 % of all calls throttled, 3 % failing with a 500 (half of those after the change).
     let faults = FaultPlan::seeded(2026)
@@ -184,78 +186,108 @@ async fn a_failure_blocks_its_dependents_while_in_flight_nodes_complete() {
 /// How many changes a full apply of the stack makes (see the fake cloud's own test).
 const STACK_MUTATIONS: u64 = 26;
 
+/// One crash scenario: apply until the fake cloud "kills" the process after a seeded
+/// number of changes, then observe, plan and apply again, and check convergence. Returns
+/// the calls made, to compare runs.
+async fn crash_then_recover(
+    seed: u64,
+    graph: &CheckedGraph,
+    dir: &Path,
+) -> (u64, BTreeMap<&'static str, u64>) {
+    // Jitter comes from fastrand's thread-local generator, and a current-thread test
+    // runtime runs every step on this thread: seeding it makes the whole run reproducible.
+    fastrand::seed(seed);
+    let faults = FaultPlan::seeded(seed)
+        .throttle("*", 0.1)
+        .transient("*", 0.03);
+    let cloud = Arc::new(FakeCloud::with(LatencyModel::aws_like(), faults));
+    let crash_after = 1 + fastrand::Rng::with_seed(seed).u64(..STACK_MUTATIONS - 1);
+    cloud.crash_after(crash_after);
+
+    let plan = plan_for(cloud.as_ref(), graph).await;
+    let journal = Arc::new(FileJournal::create(dir, STACK, &new_apply_id()).unwrap());
+    let executor = Executor::new(
+        cloud.clone(),
+        journal.clone(),
+        EventSink::discard(),
+        ExecOptions::default(),
+        CancellationToken::new(),
+    );
+    tokio::select! {
+        report = executor.run(&plan, graph) => {
+            panic!("seed {seed}: finished ({:?}) before the crash after {crash_after} changes", report.outcome)
+        }
+        () = cloud.crashed() => {}
+    }
+    // The process is gone: its future (and every step task) is dropped mid-call.
+    drop(executor);
+    let entries = read_entries(journal.path()).unwrap();
+    assert_eq!(
+        apply_outcome(&entries),
+        None,
+        "seed {seed}: a crashed apply has no end"
+    );
+    assert!(
+        !unfinished_steps(&entries).is_empty(),
+        "seed {seed}: the crash hit a step"
+    );
+
+    cloud.recover();
+    let plan = plan_for(cloud.as_ref(), graph).await;
+    let rerun = apply(cloud.clone(), graph, &plan).await;
+    assert_eq!(
+        rerun.report.outcome,
+        ApplyOutcome::Succeeded,
+        "seed {seed}, crash after {crash_after}: {:?}",
+        rerun.report.first_error
+    );
+    let calls = cloud.calls();
+    cloud.set_faults(FaultPlan::default());
+    assert_converged(cloud.as_ref(), graph).await;
+    assert_one_key_per_logical_id(&cloud, graph);
+    let observed = observe_all(cloud.as_ref(), graph, &env(), STACK, 8)
+        .await
+        .unwrap();
+    assert!(
+        observed.orphans.is_empty(),
+        "seed {seed}: orphans {:?}",
+        observed.orphans
+    );
+    assert_eq!(
+        cloud.snapshot().len(),
+        graph.len(),
+        "seed {seed}: {:#?}",
+        cloud.snapshot()
+    );
+    (crash_after, calls)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_crash_mid_apply_then_a_rerun_converges_without_duplicates_or_orphans() {
     let graph = stack_graph();
     let dir = tempfile::tempdir().unwrap();
     let mut crash_points = std::collections::BTreeSet::new();
     for seed in 0..50u64 {
-        let faults = FaultPlan::seeded(seed)
-            .throttle("*", 0.1)
-            .transient("*", 0.03);
-        let cloud = Arc::new(FakeCloud::with(LatencyModel::aws_like(), faults));
-        let crash_after = 1 + fastrand::Rng::with_seed(seed).u64(..STACK_MUTATIONS - 1);
+        let (crash_after, _) = crash_then_recover(seed, &graph, dir.path()).await;
         crash_points.insert(crash_after);
-        cloud.crash_after(crash_after);
-
-        let plan = plan_for(cloud.as_ref(), &graph).await;
-        let journal = Arc::new(FileJournal::create(dir.path(), STACK, &new_apply_id()).unwrap());
-        let executor = Executor::new(
-            cloud.clone(),
-            journal.clone(),
-            EventSink::discard(),
-            ExecOptions::default(),
-            CancellationToken::new(),
-        );
-        tokio::select! {
-            report = executor.run(&plan, &graph) => {
-                panic!("seed {seed}: finished ({:?}) before the crash after {crash_after} changes", report.outcome)
-            }
-            () = cloud.crashed() => {}
-        }
-        // The process is gone: its future (and every step task) is dropped mid-call.
-        drop(executor);
-        let entries = read_entries(journal.path()).unwrap();
-        assert_eq!(
-            apply_outcome(&entries),
-            None,
-            "seed {seed}: a crashed apply has no end"
-        );
-        assert!(
-            !unfinished_steps(&entries).is_empty(),
-            "seed {seed}: the crash hit a step"
-        );
-
-        cloud.recover();
-        let plan = plan_for(cloud.as_ref(), &graph).await;
-        let rerun = apply(cloud.clone(), &graph, &plan).await;
-        assert_eq!(
-            rerun.report.outcome,
-            ApplyOutcome::Succeeded,
-            "seed {seed}, crash after {crash_after}: {:?}",
-            rerun.report.first_error
-        );
-        cloud.set_faults(FaultPlan::default());
-        assert_converged(cloud.as_ref(), &graph).await;
-        assert_one_key_per_logical_id(&cloud, &graph);
-        let observed = observe_all(cloud.as_ref(), &graph, &env(), STACK, 8)
-            .await
-            .unwrap();
-        assert!(
-            observed.orphans.is_empty(),
-            "seed {seed}: orphans {:?}",
-            observed.orphans
-        );
-        assert_eq!(
-            cloud.snapshot().len(),
-            graph.len(),
-            "seed {seed}: {:#?}",
-            cloud.snapshot()
-        );
     }
     assert!(
         crash_points.len() >= 15,
         "the seeds crash at many points: {crash_points:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_scenario_replays_identically_from_its_seed() {
+    let graph = stack_graph();
+    let dir = tempfile::tempdir().unwrap();
+    let first = crash_then_recover(7, &graph, dir.path()).await;
+    let second = crash_then_recover(7, &graph, dir.path()).await;
+    assert_eq!(first, second);
+    assert!(
+        first.1.get("kms:CreateKey").is_some_and(|n| *n >= 4),
+        "{:?}",
+        first.1
     );
 }
 

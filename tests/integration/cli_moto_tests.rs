@@ -1,0 +1,87 @@
+//! The real binary against moto: plan's detailed exit code, apply's NDJSON events, a no-op
+//! re-run, status, and destroy saying what it kept.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
+
+fn txdeploy(endpoint: &str, prefix: &str, state: &std::path::Path) -> Txdeploy {
+    Txdeploy::new()
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("TXDEPLOY_STACK__PREFIX", prefix)
+        .arg("--non-interactive")
+        .arg("--state-dir")
+        .arg(state)
+}
+
+#[test]
+fn plan_apply_status_destroy_through_the_binary() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let prefix = unique_stack();
+    let state = tempfile::tempdir().unwrap();
+
+    // A fresh stack has changes: exit code 4 with --detailed-exitcode.
+    let plan = txdeploy(&endpoint, &prefix, state.path())
+        .args(["--json", "plan", "--detailed-exitcode"])
+        .run();
+    plan.code(4);
+    let doc = plan.stdout_json();
+    assert_eq!(doc["summary"]["create"], 16, "{doc}");
+
+    // apply --json: one JSON event per line, every node created, journal written.
+    let apply = txdeploy(&endpoint, &prefix, state.path())
+        .args(["--json", "apply"])
+        .run();
+    apply.code(0);
+    let events: Vec<serde_json::Value> = apply
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"event\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
+    assert_eq!(count("apply_started"), 1);
+    assert_eq!(count("node_succeeded"), 16);
+    assert_eq!(count("node_failed"), 0);
+    let finished = events
+        .iter()
+        .find(|e| e["event"] == "apply_finished")
+        .unwrap();
+    assert_eq!(finished["outcome"], "succeeded");
+    let stack_dir = state.path().join(format!("{prefix}-dev"));
+    assert!(stack_dir.join("state.json").is_file());
+    assert_eq!(
+        std::fs::read_dir(stack_dir.join("journal"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert!(
+        !stack_dir.join("lock").exists(),
+        "the lock is released after apply"
+    );
+
+    // Nothing left to do: exit code 0, and status says in sync.
+    txdeploy(&endpoint, &prefix, state.path())
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0)
+        .stdout_has("16 unchanged");
+    txdeploy(&endpoint, &prefix, state.path())
+        .arg("status")
+        .run()
+        .code(0)
+        .stdout_has("last apply: succeeded")
+        .stdout_has("the stack matches the config");
+
+    // destroy keeps the data-bearing resources and says so.
+    txdeploy(&endpoint, &prefix, state.path())
+        .args(["destroy", "--yes"])
+        .run()
+        .code(0)
+        .stdout_has("kept")
+        .stdout_has("bucket/logs");
+}
