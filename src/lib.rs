@@ -25,6 +25,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod bundle;
 pub mod cli;
 pub mod cloud;
 pub mod config;
