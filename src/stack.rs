@@ -160,16 +160,13 @@ pub struct BundleInfo {
 }
 
 impl BundleInfo {
-    /// The bundle `build.rs` embedded in this binary, read from the variables it sets at
-    /// compile time; `None` when this build embeds no bundle.
-    pub fn embedded() -> Option<BundleInfo> {
-        let code_sha256 = option_env!("TXDEPLOY_BUNDLE_CODE_SHA256")?;
-        Some(BundleInfo {
-            code_sha256: code_sha256.to_owned(),
-            architecture: option_env!("TXDEPLOY_BUNDLE_ARCH")
-                .unwrap_or("x86_64")
-                .to_owned(),
-        })
+    /// The bundle `build.rs` embedded in this binary.
+    pub fn embedded() -> BundleInfo {
+        let bundle = crate::bundle::embedded();
+        BundleInfo {
+            code_sha256: bundle.code_sha256.to_owned(),
+            architecture: bundle.architecture.as_lambda_str().to_owned(),
+        }
     }
 }
 

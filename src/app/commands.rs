@@ -44,7 +44,7 @@ async fn open_session(ctx: &AppContext) -> Result<(Session, CallCounter), RunErr
         .await
         .map_err(|e| match e {
             SessionError::Environment(error) => RunError::Cloud { error },
-            SessionError::Graph(_) | SessionError::NoBundle => RunError::Usage(e.to_string()),
+            SessionError::Graph(_) => RunError::Usage(e.to_string()),
         })?;
     Ok((session, counter))
 }

@@ -22,12 +22,6 @@ pub enum SessionError {
     Environment(#[source] CloudError),
     #[error("the stack definition is inconsistent: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Graph(Vec<GraphError>),
-    #[error(
-        "this txdeploy binary embeds no Lambda bundle, so it cannot deploy the functions; \
-         build it from the repository root with `cargo build` (build.rs builds and embeds \
-         `lambda-bundles`)"
-    )]
-    NoBundle,
 }
 
 /// A cloud, the environment it deploys to, and the checked desired graph for one config.
@@ -42,7 +36,7 @@ impl Session {
     /// Reads the environment (one STS call on AWS) and builds the desired graph with the
     /// bundle embedded in this binary.
     pub async fn open(config: Config, cloud: Arc<dyn Cloud>) -> Result<Self, SessionError> {
-        let bundle = BundleInfo::embedded().ok_or(SessionError::NoBundle)?;
+        let bundle = BundleInfo::embedded();
         // The account's concurrency limit is read by the Lambda adapter once it exists; until
         // then the concurrency alarm assumes 1000 and says so in its description.
         let inputs = StackInputs {
