@@ -228,8 +228,8 @@ pub(crate) fn foundation(config: &Config, env: &Environment) -> ResourceGraph {
 
 /// Outputs shaped like the ones AWS reports for `spec` in `env`, made up where AWS generates
 /// them (key ids, API ids, versions), so tests can resolve every reference realistically.
-#[cfg(test)]
-pub(crate) fn made_up_outputs(spec: &ResourceSpec, env: &Environment) -> crate::spec::Outputs {
+/// Public for the integration tests, which seed dependencies owned by other adapters.
+pub fn made_up_outputs(spec: &ResourceSpec, env: &Environment) -> crate::spec::Outputs {
     use crate::spec::OutputKey;
     let Environment {
         account_id: account,
