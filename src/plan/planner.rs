@@ -103,7 +103,13 @@ fn plan_apply(plan: &mut Plan, env: &Environment, graph: &CheckedGraph, observed
             }
         };
         if let (Some(current), Action::Update | Action::NoOp) = (before, &action) {
-            known.insert(spec.id.clone(), current.outputs.clone());
+            let mut outputs = current.outputs.clone();
+            if action == Action::Update {
+                for key in spec.kind().outputs_changed_by_update() {
+                    outputs.remove(key);
+                }
+            }
+            known.insert(spec.id.clone(), outputs);
         }
         let warnings = warnings_for(spec, &action);
         plan.changes.push(PlannedChange {

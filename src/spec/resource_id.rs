@@ -253,6 +253,20 @@ impl ResourceKind {
         )
     }
 
+    /// Outputs an in-place update can change (a Lambda function publishes a new version).
+    ///
+    /// The planner treats them as known only after apply, so a dependent that reads one
+    /// (the `live` alias reads the version) is updated in the same apply instead of the next.
+    pub fn outputs_changed_by_update(self) -> &'static [crate::spec::OutputKey] {
+        match self {
+            ResourceKind::KmsKey
+            | ResourceKind::KmsAlias
+            | ResourceKind::Bucket
+            | ResourceKind::Queue
+            | ResourceKind::Topic => &[],
+        }
+    }
+
     /// Position in which orphans of this kind are deleted (lower first).
     pub fn delete_rank(self) -> usize {
         Self::ALL
