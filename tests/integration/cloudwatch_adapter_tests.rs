@@ -382,3 +382,27 @@ async fn discover_finds_this_stacks_alarms_by_tag() {
     let found = fx.cloud.discover(&stack, &fx.env).await.unwrap();
     assert!(found.iter().all(|d| d.id != spec.id));
 }
+
+/// Every alarm the stack defines (plain, percentile, metric math, no dimensions) reads back
+/// exactly as specified, so a converged stack plans no alarm change.
+#[tokio::test]
+async fn every_alarm_of_the_stack_reads_back_as_specified() {
+    let endpoint = moto_or_skip!();
+    let mut fx = Fixture::new(&endpoint).await;
+    let logicals: Vec<String> = fx
+        .graph
+        .in_order()
+        .filter(|s| s.kind() == ResourceKind::Alarm)
+        .map(|s| s.id.logical().to_owned())
+        .collect();
+    assert!(logicals.len() > 10, "{logicals:?}");
+    for logical in &logicals {
+        let spec = fx.spec(ResourceKind::Alarm, logical);
+        fx.create(&spec).await;
+        fx.assert_converged(&spec).await;
+    }
+    for logical in &logicals {
+        let spec = fx.spec(ResourceKind::Alarm, logical);
+        fx.delete_twice(&spec).await;
+    }
+}
