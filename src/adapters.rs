@@ -6,6 +6,7 @@
 
 pub mod aws_clients;
 pub mod call_counter;
+pub mod cloudwatch_adapter;
 pub mod kms_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -111,6 +112,10 @@ impl Cloud for AwsCloud {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
             }
+            SpecBody::Alarm(_) => cloudwatch_adapter::observe_alarm(c, &spec.physical_name).await,
+            SpecBody::Dashboard(_) => {
+                cloudwatch_adapter::observe_dashboard(c, &spec.physical_name).await
+            }
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -123,7 +128,13 @@ impl Cloud for AwsCloud {
         let c = &self.clients;
         let tagged = tagging::find_by_tags(
             c,
-            &["kms:key", "s3:bucket", "sqs:queue", "sns:topic"],
+            &[
+                "kms:key",
+                "s3:bucket",
+                "sqs:queue",
+                "sns:topic",
+                "cloudwatch:alarm",
+            ],
             &[(STACK_TAG, stack)],
         )
         .await?;
@@ -143,6 +154,7 @@ impl Cloud for AwsCloud {
                 ResourceKind::Bucket => Some(s3_adapter::discovered(&resource, env)),
                 ResourceKind::Queue => sqs_adapter::discovered(c, &resource).await?,
                 ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
+                ResourceKind::Alarm => cloudwatch_adapter::discovered_alarm(&resource),
                 // Aliases are found by name below; the other kinds have no adapter yet.
                 _ => None,
             };
@@ -163,6 +175,8 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+            SpecBody::Alarm(alarm) => cloudwatch_adapter::create_alarm(c, spec, alarm, ctx).await,
+            SpecBody::Dashboard(_) => cloudwatch_adapter::create_dashboard(c, spec, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -189,6 +203,12 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
+            SpecBody::Alarm(alarm) => {
+                cloudwatch_adapter::update_alarm(c, spec, alarm, current, changed, ctx).await
+            }
+            SpecBody::Dashboard(_) => {
+                cloudwatch_adapter::update_dashboard(c, spec, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -206,6 +226,8 @@ impl Cloud for AwsCloud {
             ResourceKind::Bucket => s3_adapter::delete(c, current).await,
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
+            ResourceKind::Alarm => cloudwatch_adapter::delete_alarm(c, current).await,
+            ResourceKind::Dashboard => cloudwatch_adapter::delete_dashboard(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
@@ -221,6 +243,7 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
         ResourceKind::Bucket => arn.service == "s3",
         ResourceKind::Queue => arn.service == "sqs",
         ResourceKind::Topic => arn.service == "sns",
+        ResourceKind::Alarm => arn.service == "cloudwatch" && arn.resource.starts_with("alarm:"),
         // Aliases carry no tags; the other kinds have no adapter yet.
         _ => false,
     };

@@ -5,6 +5,7 @@ mod harness;
 
 mod adapters_tests;
 mod cli_moto_tests;
+mod cloudwatch_adapter_tests;
 mod cli_tests;
 mod config_fixture_tests;
 mod lock_tests;
