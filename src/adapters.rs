@@ -6,6 +6,7 @@
 
 pub mod aws_clients;
 pub mod call_counter;
+pub mod dynamodb_adapter;
 pub mod kms_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -107,6 +108,7 @@ impl Cloud for AwsCloud {
             SpecBody::KmsAlias(_) => kms_adapter::observe_alias(c, &spec.physical_name).await,
             SpecBody::Bucket(_) => s3_adapter::observe(c, &spec.physical_name, env).await,
             SpecBody::Queue(_) => sqs_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Table(_) => dynamodb_adapter::observe(c, &spec.physical_name).await,
             SpecBody::Topic(topic) => {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
@@ -123,7 +125,13 @@ impl Cloud for AwsCloud {
         let c = &self.clients;
         let tagged = tagging::find_by_tags(
             c,
-            &["kms:key", "s3:bucket", "sqs:queue", "sns:topic"],
+            &[
+                "kms:key",
+                "s3:bucket",
+                "sqs:queue",
+                "sns:topic",
+                "dynamodb:table",
+            ],
             &[(STACK_TAG, stack)],
         )
         .await?;
@@ -143,6 +151,7 @@ impl Cloud for AwsCloud {
                 ResourceKind::Bucket => Some(s3_adapter::discovered(&resource, env)),
                 ResourceKind::Queue => sqs_adapter::discovered(c, &resource).await?,
                 ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
+                ResourceKind::Table => dynamodb_adapter::discovered(c, &resource).await?,
                 // Aliases are found by name below; the other kinds have no adapter yet.
                 _ => None,
             };
@@ -163,6 +172,7 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+            SpecBody::Table(_) => dynamodb_adapter::create(c, spec, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -186,6 +196,7 @@ impl Cloud for AwsCloud {
                 s3_adapter::update(c, spec, bucket, current, changed, ctx).await
             }
             SpecBody::Queue(_) => sqs_adapter::update(c, spec, current, changed, ctx).await,
+            SpecBody::Table(_) => dynamodb_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
@@ -206,6 +217,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Bucket => s3_adapter::delete(c, current).await,
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
+            ResourceKind::Table => dynamodb_adapter::delete(c, current, ctx).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
@@ -221,6 +233,7 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
         ResourceKind::Bucket => arn.service == "s3",
         ResourceKind::Queue => arn.service == "sqs",
         ResourceKind::Topic => arn.service == "sns",
+        ResourceKind::Table => arn.service == "dynamodb" && arn.resource.starts_with("table/"),
         // Aliases carry no tags; the other kinds have no adapter yet.
         _ => false,
     };
