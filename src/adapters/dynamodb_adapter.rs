@@ -63,7 +63,9 @@ pub fn derived_capacity(
     let Some(peak) = peak_per_second.filter(|p| p.is_finite() && *p > 0.0) else {
         return min_units;
     };
-    let wanted = (peak / target_utilization.clamp(0.01, 1.0)).ceil();
+    // Rounded to a millionth first: 21 / 0.7 is 30.000000000000004 in floating point.
+    let exact = peak / target_utilization.clamp(0.01, 1.0);
+    let wanted = ((exact * 1e6).round() / 1e6).ceil();
     let clamped = wanted.clamp(f64::from(min_units), f64::from(max_units.max(min_units)));
     // In range by the clamp above, so the conversion is exact.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -1168,4 +1170,203 @@ pub async fn delete(
         },
     )
     .await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use aws_sdk_dynamodb::types::GlobalSecondaryIndexDescription;
+
+    use super::*;
+    use crate::spec::{OutputRef, ResourceId, ResourceKind};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn capacity() -> InitialCapacity {
+        InitialCapacity {
+            read_units: None,
+            write_units: None,
+            min_units: 5,
+            max_units: 100,
+        }
+    }
+
+    fn gsi(name: &str, capacity: Option<InitialCapacity>) -> GsiSpec {
+        GsiSpec {
+            name: name.to_owned(),
+            partition_key: KeyAttribute::string("merchant_id"),
+            sort_key: Some(KeyAttribute::string("transaction_date")),
+            projection_type: "ALL".to_owned(),
+            initial_capacity: capacity,
+        }
+    }
+
+    fn table(billing: BillingMode, indexes: Vec<GsiSpec>) -> TableSpec {
+        TableSpec {
+            partition_key: KeyAttribute::string("transaction_id"),
+            sort_key: None,
+            global_secondary_indexes: indexes,
+            billing_mode: billing,
+            initial_capacity: (billing == BillingMode::Provisioned).then(capacity),
+            kms_key: OutputRef::arn(&ResourceId::new(ResourceKind::KmsKey, "dynamodb")),
+            pitr_recovery_period_days: 35,
+            deletion_protection: true,
+            ttl_attribute: "expires_at".to_owned(),
+        }
+    }
+
+    fn observed(billing: &str, indexes: &[&GsiSpec]) -> Observed {
+        Observed {
+            physical_id: "t".to_owned(),
+            outputs: Outputs::new(),
+            fields: [
+                (field::BILLING_MODE.to_owned(), json!(billing)),
+                (
+                    field::GLOBAL_SECONDARY_INDEXES.to_owned(),
+                    Json::Array(indexes.iter().map(|g| gsi_json(g)).collect()),
+                ),
+            ]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn capacity_is_the_peak_at_seventy_percent_clamped() {
+        // 300 units in the busiest 5 minutes: 1 unit per second, / 0.7 -> 2, clamped up to 5.
+        assert_eq!(peak_per_second(&[30.0, 300.0, 150.0]), Some(1.0));
+        assert_eq!(derived_capacity(Some(1.0), 0.7, 5, 100), 5);
+        // 21 per second / 0.7 = 30.
+        assert_eq!(derived_capacity(Some(21.0), 0.7, 5, 100), 30);
+        // 14.1 / 0.7 = 20.14 -> rounds up so the peak stays under the target.
+        assert_eq!(derived_capacity(Some(14.1), 0.7, 5, 100), 21);
+        assert_eq!(derived_capacity(Some(700.0), 0.7, 5, 100), 100);
+        assert_eq!(derived_capacity(None, 0.7, 5, 100), 5);
+        assert_eq!(peak_per_second(&[]), None);
+    }
+
+    #[test]
+    fn a_billing_switch_is_refused_within_24_hours_of_the_last() {
+        let last = SystemTime::UNIX_EPOCH + 1000 * HOUR;
+        assert_eq!(
+            switch_blocked_until(last, last + 23 * HOUR),
+            Some(last + 24 * HOUR)
+        );
+        assert_eq!(switch_blocked_until(last, last + 24 * HOUR), None);
+        assert_eq!(switch_blocked_until(last, last + 30 * HOUR), None);
+    }
+
+    #[test]
+    fn preflight_names_the_switch_window_with_the_time_it_is_allowed() {
+        let spec = table(
+            BillingMode::Provisioned,
+            vec![gsi("by-merchant", Some(capacity()))],
+        );
+        let current = observed("PAY_PER_REQUEST", &[&spec.global_secondary_indexes[0]]);
+        let last = SystemTime::UNIX_EPOCH + 1000 * HOUR;
+        let migration = MigrationState {
+            last_switch_to_pay_per_request: Some(last),
+            indexes_in_progress: Vec::new(),
+        };
+        let problems = preflight(Some(&current), Some(&migration), &spec, last + 2 * HOUR);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("`dynamodb.billing_mode`"),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[0].contains(&DateTime::from(last + 24 * HOUR).to_string()),
+            "{}",
+            problems[0]
+        );
+        assert!(preflight(Some(&current), Some(&migration), &spec, last + 25 * HOUR).is_empty());
+        // No switch planned: the window does not matter.
+        let same = observed("PROVISIONED", &[&spec.global_secondary_indexes[0]]);
+        assert!(preflight(Some(&same), Some(&migration), &spec, last + 2 * HOUR).is_empty());
+    }
+
+    #[test]
+    fn preflight_refuses_a_new_index_while_another_is_still_backfilling() {
+        let spec = table(
+            BillingMode::OnDemand,
+            vec![gsi("by-merchant", None), gsi("by-date", None)],
+        );
+        let current = observed("PAY_PER_REQUEST", &[&spec.global_secondary_indexes[0]]);
+        let busy = MigrationState {
+            last_switch_to_pay_per_request: None,
+            indexes_in_progress: vec!["by-merchant".to_owned()],
+        };
+        let problems = preflight(Some(&current), Some(&busy), &spec, SystemTime::now());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("one index per `UpdateTable`"),
+            "{}",
+            problems[0]
+        );
+        assert!(problems[0].contains("`by-merchant`"), "{}", problems[0]);
+        let idle = MigrationState::default();
+        assert!(preflight(Some(&current), Some(&idle), &spec, SystemTime::now()).is_empty());
+    }
+
+    /// EMULATOR.md section 2: moto accepts a switch to provisioned without index throughput.
+    #[test]
+    fn moto_gap_preflight_requires_throughput_for_every_index_when_provisioned() {
+        let spec = table(BillingMode::Provisioned, vec![gsi("by-merchant", None)]);
+        let problems = preflight(None, None, &spec, SystemTime::now());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("index `by-merchant`"),
+            "{}",
+            problems[0]
+        );
+        let mut bad_pitr = table(BillingMode::OnDemand, Vec::new());
+        bad_pitr.pitr_recovery_period_days = 36;
+        assert_eq!(preflight(None, None, &bad_pitr, SystemTime::now()).len(), 1);
+    }
+
+    #[test]
+    fn readiness_waits_for_backfill_and_reports_its_progress() {
+        let index = |status: IndexStatus, backfilling: bool| {
+            GlobalSecondaryIndexDescription::builder()
+                .index_name("by-merchant")
+                .index_status(status)
+                .backfilling(backfilling)
+                .item_count(250)
+                .index_size_bytes(1000)
+                .build()
+        };
+        let table = |status: TableStatus, gsi| {
+            TableDescription::builder()
+                .table_status(status)
+                .item_count(1000)
+                .table_size_bytes(4000)
+                .global_secondary_indexes(gsi)
+                .build()
+        };
+        assert_eq!(
+            readiness(&table(
+                TableStatus::Updating,
+                index(IndexStatus::Active, false)
+            )),
+            Poll::Pending("UPDATING".to_owned())
+        );
+        let Poll::Pending(state) = readiness(&table(
+            TableStatus::Active,
+            index(IndexStatus::Creating, true),
+        )) else {
+            panic!("a backfilling index is not ready");
+        };
+        assert!(state.contains("backfilling"), "{state}");
+        assert!(
+            state.contains("250 of 1000 items, 1000 of 4000 bytes (25 %)"),
+            "{state}"
+        );
+        assert_eq!(
+            readiness(&table(
+                TableStatus::Active,
+                index(IndexStatus::Active, false)
+            )),
+            Poll::Ready(())
+        );
+    }
 }
