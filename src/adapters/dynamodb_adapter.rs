@@ -1044,6 +1044,13 @@ async fn update_indexes(
             update_table_then_wait(clients, request, name, ctx).await?;
         }
     }
+    // Every index that exists once this call is done: AWS merges the attribute definitions
+    // an `UpdateTable` sends, moto replaces them, so all keys in use are sent each time.
+    let mut present: Vec<&GsiSpec> = desired
+        .values()
+        .filter(|g| existing.get(&g.name) == Some(&gsi_json(g)))
+        .copied()
+        .collect();
     let to_create = indexes_to_create(current, table);
     let total = to_create.len();
     for (n, index) in to_create.iter().enumerate() {
@@ -1054,6 +1061,7 @@ async fn update_indexes(
             "table `{name}`: creating index `{index}` ({} of {total}, one per UpdateTable)",
             n + 1
         ));
+        present.push(gsi);
         let action = CreateGlobalSecondaryIndexAction::builder()
             .index_name(&gsi.name)
             .set_key_schema(Some(key_schema(
@@ -1070,7 +1078,11 @@ async fn update_indexes(
             .dynamodb
             .update_table()
             .table_name(name)
-            .set_attribute_definitions(Some(attribute_definitions(op, table, [*gsi])?))
+            .set_attribute_definitions(Some(attribute_definitions(
+                op,
+                table,
+                present.iter().copied(),
+            )?))
             .global_secondary_index_updates(
                 GlobalSecondaryIndexUpdate::builder()
                     .create(built(op, action)?)

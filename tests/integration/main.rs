@@ -7,5 +7,6 @@ mod adapters_tests;
 mod cli_moto_tests;
 mod cli_tests;
 mod config_fixture_tests;
+mod dynamodb_adapter_tests;
 mod lock_tests;
 mod slice_tests;
