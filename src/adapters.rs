@@ -332,6 +332,21 @@ mod tests {
             None
         );
         assert_eq!(logical_id(&tagged("arn:aws:s3:::b", "not an id")), None);
+        let table = tagged(
+            "arn:aws:dynamodb:us-east-1:1:table/tx-dev-transactions",
+            "table/transactions",
+        );
+        assert_eq!(
+            logical_id(&table),
+            Some(ResourceId::new(ResourceKind::Table, "transactions"))
+        );
+        assert_eq!(
+            logical_id(&tagged(
+                "arn:aws:dynamodb:us-east-1:1:table/t/stream/x",
+                "queue/analytics"
+            )),
+            None
+        );
     }
 
     #[test]
