@@ -7,6 +7,7 @@
 pub mod aws_clients;
 pub mod call_counter;
 pub mod cloudwatch_adapter;
+pub mod dynamodb_adapter;
 pub mod kms_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -108,6 +109,7 @@ impl Cloud for AwsCloud {
             SpecBody::KmsAlias(_) => kms_adapter::observe_alias(c, &spec.physical_name).await,
             SpecBody::Bucket(_) => s3_adapter::observe(c, &spec.physical_name, env).await,
             SpecBody::Queue(_) => sqs_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Table(_) => dynamodb_adapter::observe(c, &spec.physical_name).await,
             SpecBody::Topic(topic) => {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
@@ -134,6 +136,7 @@ impl Cloud for AwsCloud {
                 "sqs:queue",
                 "sns:topic",
                 "cloudwatch:alarm",
+                "dynamodb:table",
             ],
             &[(STACK_TAG, stack)],
         )
@@ -155,6 +158,7 @@ impl Cloud for AwsCloud {
                 ResourceKind::Queue => sqs_adapter::discovered(c, &resource).await?,
                 ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
                 ResourceKind::Alarm => cloudwatch_adapter::discovered_alarm(&resource),
+                ResourceKind::Table => dynamodb_adapter::discovered(c, &resource).await?,
                 // Aliases are found by name below; the other kinds have no adapter yet.
                 _ => None,
             };
@@ -177,6 +181,7 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
             SpecBody::Alarm(alarm) => cloudwatch_adapter::create_alarm(c, spec, alarm, ctx).await,
             SpecBody::Dashboard(_) => cloudwatch_adapter::create_dashboard(c, spec, ctx).await,
+            SpecBody::Table(_) => dynamodb_adapter::create(c, spec, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -200,6 +205,7 @@ impl Cloud for AwsCloud {
                 s3_adapter::update(c, spec, bucket, current, changed, ctx).await
             }
             SpecBody::Queue(_) => sqs_adapter::update(c, spec, current, changed, ctx).await,
+            SpecBody::Table(_) => dynamodb_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
@@ -228,6 +234,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
             ResourceKind::Alarm => cloudwatch_adapter::delete_alarm(c, current).await,
             ResourceKind::Dashboard => cloudwatch_adapter::delete_dashboard(c, current).await,
+            ResourceKind::Table => dynamodb_adapter::delete(c, current, ctx).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
@@ -244,6 +251,7 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
         ResourceKind::Queue => arn.service == "sqs",
         ResourceKind::Topic => arn.service == "sns",
         ResourceKind::Alarm => arn.service == "cloudwatch" && arn.resource.starts_with("alarm:"),
+        ResourceKind::Table => arn.service == "dynamodb" && arn.resource.starts_with("table/"),
         // Aliases carry no tags; the other kinds have no adapter yet.
         _ => false,
     };
@@ -342,6 +350,21 @@ mod tests {
             None
         );
         assert_eq!(logical_id(&tagged("arn:aws:s3:::b", "not an id")), None);
+        let table = tagged(
+            "arn:aws:dynamodb:us-east-1:1:table/tx-dev-transactions",
+            "table/transactions",
+        );
+        assert_eq!(
+            logical_id(&table),
+            Some(ResourceId::new(ResourceKind::Table, "transactions"))
+        );
+        assert_eq!(
+            logical_id(&tagged(
+                "arn:aws:dynamodb:us-east-1:1:table/t/stream/x",
+                "queue/analytics"
+            )),
+            None
+        );
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 impl AwsClients {
@@ -121,6 +123,16 @@ impl AwsClients {
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),

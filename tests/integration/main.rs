@@ -8,5 +8,6 @@ mod cli_moto_tests;
 mod cloudwatch_adapter_tests;
 mod cli_tests;
 mod config_fixture_tests;
+mod dynamodb_adapter_tests;
 mod lock_tests;
 mod slice_tests;
