@@ -6,7 +6,9 @@
 
 pub mod aws_clients;
 pub mod call_counter;
+pub mod firehose_adapter;
 pub mod kms_adapter;
+pub mod logs_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
 pub mod sns_adapter;
@@ -111,6 +113,11 @@ impl Cloud for AwsCloud {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
             }
+            SpecBody::LogGroup(_) => logs_adapter::observe_group(c, &spec.physical_name).await,
+            SpecBody::SubscriptionFilter(_) => {
+                logs_adapter::observe_filter(c, &spec.physical_name).await
+            }
+            SpecBody::DeliveryStream(_) => firehose_adapter::observe(c, &spec.physical_name).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -123,7 +130,14 @@ impl Cloud for AwsCloud {
         let c = &self.clients;
         let tagged = tagging::find_by_tags(
             c,
-            &["kms:key", "s3:bucket", "sqs:queue", "sns:topic"],
+            &[
+                "kms:key",
+                "s3:bucket",
+                "sqs:queue",
+                "sns:topic",
+                "logs:log-group",
+                "firehose:deliverystream",
+            ],
             &[(STACK_TAG, stack)],
         )
         .await?;
@@ -143,6 +157,8 @@ impl Cloud for AwsCloud {
                 ResourceKind::Bucket => Some(s3_adapter::discovered(&resource, env)),
                 ResourceKind::Queue => sqs_adapter::discovered(c, &resource).await?,
                 ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
+                ResourceKind::LogGroup => logs_adapter::discovered_group(c, &resource).await?,
+                ResourceKind::DeliveryStream => firehose_adapter::discovered(c, &resource).await?,
                 // Aliases are found by name below; the other kinds have no adapter yet.
                 _ => None,
             };
@@ -163,6 +179,9 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+            SpecBody::LogGroup(_) => logs_adapter::create_group(c, spec, ctx).await,
+            SpecBody::SubscriptionFilter(_) => logs_adapter::put_filter(c, spec, ctx).await,
+            SpecBody::DeliveryStream(_) => firehose_adapter::create(c, spec, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -189,6 +208,15 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
+            SpecBody::LogGroup(_) => {
+                logs_adapter::update_group(c, spec, current, changed, ctx).await
+            }
+            SpecBody::SubscriptionFilter(_) => {
+                logs_adapter::update_filter(c, spec, current, changed, ctx).await
+            }
+            SpecBody::DeliveryStream(_) => {
+                firehose_adapter::update(c, spec, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -206,6 +234,9 @@ impl Cloud for AwsCloud {
             ResourceKind::Bucket => s3_adapter::delete(c, current).await,
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
+            ResourceKind::LogGroup => logs_adapter::delete_group(c, current).await,
+            ResourceKind::SubscriptionFilter => logs_adapter::delete_filter(c, current).await,
+            ResourceKind::DeliveryStream => firehose_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
@@ -221,6 +252,10 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
         ResourceKind::Bucket => arn.service == "s3",
         ResourceKind::Queue => arn.service == "sqs",
         ResourceKind::Topic => arn.service == "sns",
+        ResourceKind::LogGroup => arn.service == "logs" && arn.resource.starts_with("log-group:"),
+        ResourceKind::DeliveryStream => {
+            arn.service == "firehose" && arn.resource.starts_with("deliverystream/")
+        }
         // Aliases carry no tags; the other kinds have no adapter yet.
         _ => false,
     };

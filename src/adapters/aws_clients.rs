@@ -78,6 +78,8 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub firehose: aws_sdk_firehose::Client,
 }
 
 impl AwsClients {
@@ -121,6 +123,16 @@ impl AwsClients {
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            firehose: aws_sdk_firehose::Client::from_conf(
+                aws_sdk_firehose::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),
