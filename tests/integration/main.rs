@@ -8,4 +8,5 @@ mod cli_moto_tests;
 mod cli_tests;
 mod config_fixture_tests;
 mod lock_tests;
+mod logs_adapter_tests;
 mod slice_tests;
