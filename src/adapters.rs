@@ -135,7 +135,9 @@ impl Cloud for AwsCloud {
                 "s3:bucket",
                 "sqs:queue",
                 "sns:topic",
-                "logs:log-group",
+                // Log groups by service alone: AWS types them `logs:log-group`, moto
+                // `logs:loggroup`; `logical_id` still checks the ARN is a log group.
+                "logs",
                 "firehose:deliverystream",
             ],
             &[(STACK_TAG, stack)],

@@ -566,3 +566,26 @@ async fn a_log_event_reaches_the_archive_bucket_under_the_logs_prefix() {
         json!("transaction tx-42 accepted")
     );
 }
+
+/// `discover` finds the stack's log groups and delivery stream by their tags and reads them
+/// as `observe` does, so orphans of these kinds can be planned for deletion.
+#[tokio::test]
+async fn discover_finds_the_stacks_log_groups_and_delivery_stream() {
+    let endpoint = moto_or_skip!();
+    let mut fx = Fixture::new(&endpoint).await;
+    let key = fx.spec(ResourceKind::KmsKey, "logs");
+    let group = fx.spec(ResourceKind::LogGroup, GROUP);
+    fx.create(&key).await;
+    fx.create(&group).await;
+    let stream = fx.delivery_stream().await;
+
+    let stack = group.tags[txdeploy::stack::STACK_TAG].clone();
+    let found = fx.cloud.discover(&stack, &fx.env).await.unwrap();
+    for spec in [&group, &stream] {
+        let discovered = found
+            .iter()
+            .find(|d| d.id == spec.id)
+            .unwrap_or_else(|| panic!("`{}` not discovered in {found:?}", spec.id));
+        assert_eq!(Some(discovered.observed.clone()), fx.observe(spec).await);
+    }
+}
