@@ -8,7 +8,9 @@ pub mod aws_clients;
 pub mod call_counter;
 pub mod cloudwatch_adapter;
 pub mod dynamodb_adapter;
+pub mod firehose_adapter;
 pub mod kms_adapter;
+pub mod logs_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
 pub mod sns_adapter;
@@ -118,6 +120,11 @@ impl Cloud for AwsCloud {
             SpecBody::Dashboard(_) => {
                 cloudwatch_adapter::observe_dashboard(c, &spec.physical_name).await
             }
+            SpecBody::LogGroup(_) => logs_adapter::observe_group(c, &spec.physical_name).await,
+            SpecBody::SubscriptionFilter(_) => {
+                logs_adapter::observe_filter(c, &spec.physical_name).await
+            }
+            SpecBody::DeliveryStream(_) => firehose_adapter::observe(c, &spec.physical_name).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -137,6 +144,10 @@ impl Cloud for AwsCloud {
                 "sns:topic",
                 "cloudwatch:alarm",
                 "dynamodb:table",
+                // Log groups by service alone: AWS types them `logs:log-group`, moto
+                // `logs:loggroup`; `logical_id` still checks the ARN is a log group.
+                "logs",
+                "firehose:deliverystream",
             ],
             &[(STACK_TAG, stack)],
         )
@@ -159,6 +170,8 @@ impl Cloud for AwsCloud {
                 ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
                 ResourceKind::Alarm => cloudwatch_adapter::discovered_alarm(&resource),
                 ResourceKind::Table => dynamodb_adapter::discovered(c, &resource).await?,
+                ResourceKind::LogGroup => logs_adapter::discovered_group(c, &resource).await?,
+                ResourceKind::DeliveryStream => firehose_adapter::discovered(c, &resource).await?,
                 // Aliases are found by name below; the other kinds have no adapter yet.
                 _ => None,
             };
@@ -182,6 +195,9 @@ impl Cloud for AwsCloud {
             SpecBody::Alarm(alarm) => cloudwatch_adapter::create_alarm(c, spec, alarm, ctx).await,
             SpecBody::Dashboard(_) => cloudwatch_adapter::create_dashboard(c, spec, ctx).await,
             SpecBody::Table(_) => dynamodb_adapter::create(c, spec, ctx).await,
+            SpecBody::LogGroup(_) => logs_adapter::create_group(c, spec, ctx).await,
+            SpecBody::SubscriptionFilter(_) => logs_adapter::put_filter(c, spec, ctx).await,
+            SpecBody::DeliveryStream(_) => firehose_adapter::create(c, spec, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -215,6 +231,15 @@ impl Cloud for AwsCloud {
             SpecBody::Dashboard(_) => {
                 cloudwatch_adapter::update_dashboard(c, spec, current, changed, ctx).await
             }
+            SpecBody::LogGroup(_) => {
+                logs_adapter::update_group(c, spec, current, changed, ctx).await
+            }
+            SpecBody::SubscriptionFilter(_) => {
+                logs_adapter::update_filter(c, spec, current, changed, ctx).await
+            }
+            SpecBody::DeliveryStream(_) => {
+                firehose_adapter::update(c, spec, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -235,6 +260,9 @@ impl Cloud for AwsCloud {
             ResourceKind::Alarm => cloudwatch_adapter::delete_alarm(c, current).await,
             ResourceKind::Dashboard => cloudwatch_adapter::delete_dashboard(c, current).await,
             ResourceKind::Table => dynamodb_adapter::delete(c, current, ctx).await,
+            ResourceKind::LogGroup => logs_adapter::delete_group(c, current).await,
+            ResourceKind::SubscriptionFilter => logs_adapter::delete_filter(c, current).await,
+            ResourceKind::DeliveryStream => firehose_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
@@ -252,6 +280,10 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
         ResourceKind::Topic => arn.service == "sns",
         ResourceKind::Alarm => arn.service == "cloudwatch" && arn.resource.starts_with("alarm:"),
         ResourceKind::Table => arn.service == "dynamodb" && arn.resource.starts_with("table/"),
+        ResourceKind::LogGroup => arn.service == "logs" && arn.resource.starts_with("log-group:"),
+        ResourceKind::DeliveryStream => {
+            arn.service == "firehose" && arn.resource.starts_with("deliverystream/")
+        }
         // Aliases carry no tags; the other kinds have no adapter yet.
         _ => false,
     };

@@ -259,11 +259,9 @@ impl ResourceKind {
     /// (the `live` alias reads the version) is updated in the same apply instead of the next.
     pub fn outputs_changed_by_update(self) -> &'static [crate::spec::OutputKey] {
         match self {
-            ResourceKind::KmsKey
-            | ResourceKind::KmsAlias
-            | ResourceKind::Bucket
-            | ResourceKind::Queue
-            | ResourceKind::Topic => &[],
+            // Every configuration or code update publishes a new version.
+            ResourceKind::Function => &[crate::spec::OutputKey::Version],
+            _ => &[],
         }
     }
 

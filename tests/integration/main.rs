@@ -5,9 +5,10 @@ mod harness;
 
 mod adapters_tests;
 mod cli_moto_tests;
-mod cloudwatch_adapter_tests;
 mod cli_tests;
+mod cloudwatch_adapter_tests;
 mod config_fixture_tests;
 mod dynamodb_adapter_tests;
 mod lock_tests;
+mod logs_adapter_tests;
 mod slice_tests;
