@@ -4,6 +4,7 @@
 //! fields with exactly the names and JSON shapes `ResourceSpec::fields()` resolves to, so a
 //! converged stack plans as no-ops and a no-op apply makes no mutating call.
 
+pub mod apigateway_adapter;
 pub mod aws_clients;
 pub mod call_counter;
 pub mod kms_adapter;
@@ -111,6 +112,9 @@ impl Cloud for AwsCloud {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
             }
+            SpecBody::RestApi(_) => apigateway_adapter::observe_rest_api(c, spec, env).await,
+            SpecBody::ApiDeployment(_) => apigateway_adapter::observe_deployment(c, spec).await,
+            SpecBody::ApiStage(_) => apigateway_adapter::observe_stage(c, spec, env).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -163,6 +167,9 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+            SpecBody::RestApi(_) => apigateway_adapter::create_rest_api(c, spec, ctx).await,
+            SpecBody::ApiDeployment(_) => apigateway_adapter::create_deployment(c, spec, ctx).await,
+            SpecBody::ApiStage(_) => apigateway_adapter::create_stage(c, spec, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -189,6 +196,12 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
+            SpecBody::RestApi(_) => {
+                apigateway_adapter::update_rest_api(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiStage(_) => {
+                apigateway_adapter::update_stage(c, spec, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -206,6 +219,11 @@ impl Cloud for AwsCloud {
             ResourceKind::Bucket => s3_adapter::delete(c, current).await,
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
+            ResourceKind::RestApi => apigateway_adapter::delete_rest_api(c, current).await,
+            ResourceKind::ApiDeployment => {
+                apigateway_adapter::delete_deployment(c, current, ctx).await
+            }
+            ResourceKind::ApiStage => apigateway_adapter::delete_stage(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }

@@ -78,6 +78,7 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
 }
 
 impl AwsClients {
@@ -121,6 +122,11 @@ impl AwsClients {
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            apigateway: aws_sdk_apigateway::Client::from_conf(
+                aws_sdk_apigateway::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),
