@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_apigateway::types::{
-    ApiKeySourceType, CacheClusterSize, EndpointConfiguration, EndpointType,
-    GatewayResponseType, IntegrationType, Op, PatchOperation, RestApi,
+    ApiKeySourceType, CacheClusterSize, EndpointConfiguration, EndpointType, GatewayResponseType,
+    IntegrationType, Op, PatchOperation, RestApi,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -17,9 +17,7 @@ use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
 use super::{parse_document, resolved_field, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
-use crate::spec::{
-    ApiStageSpec, Environment, OutputKey, Outputs, ResourceSpec, field,
-};
+use crate::spec::{ApiStageSpec, Environment, OutputKey, Outputs, ResourceSpec, field};
 use crate::stack::{LOGICAL_TAG, STACK_TAG};
 
 const SERVICE: &str = "apigateway";
@@ -185,10 +183,7 @@ async fn tag_resource(
 }
 
 fn fields_of(pairs: Vec<(&str, Json)>) -> BTreeMap<String, Json> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -479,8 +474,14 @@ pub async fn create_rest_api(
         .create_rest_api()
         .name(&spec.physical_name)
         .set_description(description.as_str().map(str::to_owned))
-        .api_key_source(ApiKeySourceType::from(key_source.as_str().unwrap_or("HEADER")))
-        .endpoint_configuration(EndpointConfiguration::builder().set_types(Some(types)).build())
+        .api_key_source(ApiKeySourceType::from(
+            key_source.as_str().unwrap_or("HEADER"),
+        ))
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .set_types(Some(types))
+                .build(),
+        )
         .set_tags(Some(spec.tags.clone().into_iter().collect()))
         .send()
         .await
@@ -549,7 +550,10 @@ pub async fn update_rest_api(
             }
             field::DESCRIPTION => {
                 let value = resolved_field(spec, name, ctx, SERVICE, "UpdateRestApi")?;
-                patches.push(replace_op("/description", value.as_str().unwrap_or_default()));
+                patches.push(replace_op(
+                    "/description",
+                    value.as_str().unwrap_or_default(),
+                ));
             }
             field::API_KEY_SOURCE => {
                 let value = resolved_field(spec, name, ctx, SERVICE, "UpdateRestApi")?;
@@ -567,7 +571,10 @@ pub async fn update_rest_api(
                     .and_then(Json::as_str)
                     .unwrap_or("EDGE");
                 let new = value.get(0).and_then(Json::as_str).unwrap_or("REGIONAL");
-                patches.push(replace_op(format!("/endpointConfiguration/types/{old}"), new));
+                patches.push(replace_op(
+                    format!("/endpointConfiguration/types/{old}"),
+                    new,
+                ));
             }
             n if DEFINITION_FIELDS.contains(&n) => definition_changed = true,
             _ => return Err(unknown_field(spec, name)),
@@ -653,10 +660,7 @@ async fn converge_definition(
                     .rest_api_id(api_id)
                     .request_validator_id(id)
                     .patch_operations(replace_op("/validateRequestBody", body.to_string()))
-                    .patch_operations(replace_op(
-                        "/validateRequestParameters",
-                        params.to_string(),
-                    ))
+                    .patch_operations(replace_op("/validateRequestParameters", params.to_string()))
                     .send()
                     .await
                     .classified(SERVICE, "UpdateRequestValidator")?;
@@ -688,7 +692,12 @@ async fn converge_definition(
     let want_paths: Vec<String> = desired
         .get(field::RESOURCES)
         .and_then(Json::as_array)
-        .map(|p| p.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+        .map(|p| {
+            p.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     for path in &want_paths {
         if resources.contains_key(path) {
@@ -744,14 +753,21 @@ async fn converge_definition(
         if !same_method {
             put_method(clients, api_id, &resource_id, verb, want, &validator_ids).await?;
         }
-        let old_integration = old.filter(|_| same_method).and_then(|o| o.get("integration"));
+        let old_integration = old
+            .filter(|_| same_method)
+            .and_then(|o| o.get("integration"));
         if old_integration != want.get("integration") {
             put_integration(clients, api_id, &resource_id, verb, want).await?;
         }
         let codes = |m: Option<&Json>| -> Vec<String> {
             m.and_then(|m| m.get("method_responses"))
                 .and_then(Json::as_array)
-                .map(|c| c.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .map(|c| {
+                    c.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let old_codes = if same_method { codes(old) } else { Vec::new() };
@@ -778,7 +794,10 @@ async fn converge_definition(
                 .found(&[])?;
         }
     }
-    for key in cur_methods.keys().filter(|k| !want_methods.contains_key(*k)) {
+    for key in cur_methods
+        .keys()
+        .filter(|k| !want_methods.contains_key(*k))
+    {
         let (verb, path) = key.split_once(' ').unwrap_or((key.as_str(), "/"));
         if let Some(resource_id) = resources.get(path) {
             api.delete_method()
@@ -824,7 +843,10 @@ async fn converge_definition(
             .await
             .classified(SERVICE, "PutGatewayResponse")?;
     }
-    for kind in cur_responses.keys().filter(|k| !want_responses.contains_key(*k)) {
+    for kind in cur_responses
+        .keys()
+        .filter(|k| !want_responses.contains_key(*k))
+    {
         api.delete_gateway_response()
             .rest_api_id(api_id)
             .response_type(GatewayResponseType::from(kind.as_str()))
@@ -834,7 +856,10 @@ async fn converge_definition(
             .found(&[])?;
     }
 
-    for name in cur_validators.keys().filter(|n| !want_validators.contains_key(*n)) {
+    for name in cur_validators
+        .keys()
+        .filter(|n| !want_validators.contains_key(*n))
+    {
         if let Some(id) = validator_ids.get(name) {
             api.delete_request_validator()
                 .rest_api_id(api_id)
@@ -917,7 +942,12 @@ async fn put_integration(
     let cache_keys: Vec<String> = integration
         .get("cache_key_parameters")
         .and_then(Json::as_array)
-        .map(|k| k.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+        .map(|k| {
+            k.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let timeout = integration
         .get("timeout_in_millis")
@@ -1190,9 +1220,10 @@ pub async fn read_stage(
         return Ok(None);
     };
     let tags: Tags = stage.tags.clone().unwrap_or_default().into_iter().collect();
-    let access_log = stage.access_log_settings.as_ref().map_or(Json::Null, |a| {
-        json!({"destination_arn": a.destination_arn, "format": a.format})
-    });
+    let access_log = stage.access_log_settings.as_ref().map_or(
+        Json::Null,
+        |a| json!({"destination_arn": a.destination_arn, "format": a.format}),
+    );
     let settings: Map<String, Json> = stage
         .method_settings
         .clone()
@@ -1264,7 +1295,10 @@ fn stage_patches(name: &str, current: &Json, desired: &Json) -> Vec<PatchOperati
             }
         }
         field::CACHE_CLUSTER => {
-            for (key, path) in [("size", "cacheClusterSize"), ("enabled", "cacheClusterEnabled")] {
+            for (key, path) in [
+                ("size", "cacheClusterSize"),
+                ("enabled", "cacheClusterEnabled"),
+            ] {
                 if current.get(key) != desired.get(key)
                     && let Some(value) = desired.get(key).filter(|v| !v.is_null())
                 {
