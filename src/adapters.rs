@@ -115,6 +115,10 @@ impl Cloud for AwsCloud {
             SpecBody::RestApi(_) => apigateway_adapter::observe_rest_api(c, spec, env).await,
             SpecBody::ApiDeployment(_) => apigateway_adapter::observe_deployment(c, spec).await,
             SpecBody::ApiStage(_) => apigateway_adapter::observe_stage(c, spec, env).await,
+            SpecBody::ApiAccount(_) => apigateway_adapter::observe_account(c, spec).await,
+            SpecBody::UsagePlan(_) => apigateway_adapter::observe_usage_plan(c, spec).await,
+            SpecBody::ApiKey(_) => apigateway_adapter::observe_api_key(c, spec).await,
+            SpecBody::UsagePlanKey(_) => apigateway_adapter::observe_usage_plan_key(c, spec).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -170,6 +174,12 @@ impl Cloud for AwsCloud {
             SpecBody::RestApi(_) => apigateway_adapter::create_rest_api(c, spec, ctx).await,
             SpecBody::ApiDeployment(_) => apigateway_adapter::create_deployment(c, spec, ctx).await,
             SpecBody::ApiStage(_) => apigateway_adapter::create_stage(c, spec, ctx).await,
+            SpecBody::ApiAccount(_) => apigateway_adapter::set_account(c, spec, ctx).await,
+            SpecBody::UsagePlan(_) => apigateway_adapter::create_usage_plan(c, spec, ctx).await,
+            SpecBody::ApiKey(_) => apigateway_adapter::create_api_key(c, spec, ctx).await,
+            SpecBody::UsagePlanKey(_) => {
+                apigateway_adapter::create_usage_plan_key(c, spec, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -202,6 +212,13 @@ impl Cloud for AwsCloud {
             SpecBody::ApiStage(_) => {
                 apigateway_adapter::update_stage(c, spec, current, changed, ctx).await
             }
+            SpecBody::ApiAccount(_) => apigateway_adapter::set_account(c, spec, ctx).await,
+            SpecBody::UsagePlan(_) => {
+                apigateway_adapter::update_usage_plan(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiKey(_) => {
+                apigateway_adapter::update_api_key(c, spec, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -224,6 +241,13 @@ impl Cloud for AwsCloud {
                 apigateway_adapter::delete_deployment(c, current, ctx).await
             }
             ResourceKind::ApiStage => apigateway_adapter::delete_stage(c, current).await,
+            // The account's settings are shared by every API in the region: left as they are.
+            ResourceKind::ApiAccount => Ok(()),
+            ResourceKind::UsagePlan => apigateway_adapter::delete_usage_plan(c, current).await,
+            ResourceKind::ApiKey => apigateway_adapter::delete_api_key(c, current).await,
+            ResourceKind::UsagePlanKey => {
+                apigateway_adapter::delete_usage_plan_key(c, current).await
+            }
             kind => Err(no_adapter(kind, "delete")),
         }
     }

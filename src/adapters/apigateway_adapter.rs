@@ -1518,3 +1518,602 @@ pub async fn flush_stage_cache(
         .classified(SERVICE, "FlushStageCache")?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// Account settings
+// ---------------------------------------------------------------------------------------
+
+/// The account's API Gateway settings: they always exist, so this never returns `None`.
+pub async fn observe_account(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+) -> Result<Option<Observed>, CloudError> {
+    let account = clients
+        .apigateway
+        .get_account()
+        .send()
+        .await
+        .classified(SERVICE, "GetAccount")?;
+    Ok(Some(Observed {
+        physical_id: spec.physical_name.clone(),
+        outputs: Outputs::new(),
+        fields: fields_of(vec![(
+            field::CLOUDWATCH_ROLE_ARN,
+            account.cloudwatch_role_arn.map_or(Json::Null, Json::from),
+        )]),
+    }))
+}
+
+/// UpdateAccount with the logging role. A role created moments ago is refused until IAM
+/// has propagated it, which is eventual consistency (retried), not a user error.
+pub async fn set_account(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let op = "UpdateAccount";
+    let role = resolved_field(spec, field::CLOUDWATCH_ROLE_ARN, ctx, SERVICE, op)?;
+    clients
+        .apigateway
+        .update_account()
+        .patch_operations(replace_op(
+            "/cloudwatchRoleArn",
+            role.as_str().unwrap_or_default(),
+        ))
+        .send()
+        .await
+        .classified(SERVICE, op)
+        .map_err(role_not_ready)?;
+    Ok(Outputs::new())
+}
+
+/// API Gateway's answer for a role it cannot assume yet: a `BadRequestException` whose
+/// message names the role; retried as eventual consistency.
+fn role_not_ready(mut err: CloudError) -> CloudError {
+    let message = err.message.to_ascii_lowercase();
+    if err.code.as_deref() == Some("BadRequestException")
+        && message.contains("role")
+        && (message.contains("permission") || message.contains("trust"))
+    {
+        err.class = crate::cloud::ErrorClass::EventuallyConsistent;
+    }
+    err
+}
+
+// ---------------------------------------------------------------------------------------
+// Usage plan
+// ---------------------------------------------------------------------------------------
+
+fn usage_plan_arn(env: &Environment, id: &str) -> String {
+    format!(
+        "arn:{}:apigateway:{}::/usageplans/{id}",
+        env.partition, env.region
+    )
+}
+
+fn api_key_arn(env: &Environment, id: &str) -> String {
+    format!(
+        "arn:{}:apigateway:{}::/apikeys/{id}",
+        env.partition, env.region
+    )
+}
+
+async fn find_usage_plan(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<aws_sdk_apigateway::types::UsagePlan>, CloudError> {
+    let mut position = None;
+    loop {
+        let page = clients
+            .apigateway
+            .get_usage_plans()
+            .limit(PAGE)
+            .set_position(position)
+            .send()
+            .await
+            .classified(SERVICE, "GetUsagePlans")?;
+        let found = page
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .find(|p| p.name.as_deref() == Some(name));
+        if found.is_some() {
+            return Ok(found);
+        }
+        position = page.position;
+        if position.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+fn api_stages_json(plan: &aws_sdk_apigateway::types::UsagePlan) -> Json {
+    let mut stages: Vec<Json> = plan
+        .api_stages()
+        .iter()
+        .map(|s| json!({"api_id": s.api_id(), "stage": s.stage()}))
+        .collect();
+    stages.sort_by_key(Json::to_string);
+    Json::Array(stages)
+}
+
+/// The usage plan named like `spec`.
+pub async fn observe_usage_plan(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+) -> Result<Option<Observed>, CloudError> {
+    let Some(plan) = find_usage_plan(clients, &spec.physical_name).await? else {
+        return Ok(None);
+    };
+    let id = plan.id.clone().unwrap_or_default();
+    let tags: Tags = plan.tags.clone().unwrap_or_default().into_iter().collect();
+    Ok(Some(Observed {
+        physical_id: id.clone(),
+        outputs: Outputs::from([
+            (OutputKey::Id, id),
+            (OutputKey::Name, spec.physical_name.clone()),
+        ]),
+        fields: fields_of(vec![
+            (field::TAGS, tags_json(&tags)),
+            (
+                field::DESCRIPTION,
+                plan.description.clone().map_or(Json::Null, Json::from),
+            ),
+            (
+                field::THROTTLE,
+                plan.throttle.as_ref().map_or(
+                    Json::Null,
+                    |t| json!({"rate_limit": t.rate_limit, "burst_limit": t.burst_limit}),
+                ),
+            ),
+            (
+                field::QUOTA,
+                plan.quota.as_ref().map_or(Json::Null, |q| {
+                    json!({
+                        "limit": q.limit,
+                        "offset": q.offset,
+                        "period": q.period.as_ref().map(|p| p.as_str()),
+                    })
+                }),
+            ),
+            (field::API_STAGES, api_stages_json(&plan)),
+        ]),
+    }))
+}
+
+/// CreateUsagePlan with throttle, quota, stages and tags in one call.
+pub async fn create_usage_plan(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    use aws_sdk_apigateway::types::{ApiStage, QuotaPeriodType, QuotaSettings, ThrottleSettings};
+    let op = "CreateUsagePlan";
+    let description = resolved_field(spec, field::DESCRIPTION, ctx, SERVICE, op)?;
+    let throttle = resolved_field(spec, field::THROTTLE, ctx, SERVICE, op)?;
+    let quota = resolved_field(spec, field::QUOTA, ctx, SERVICE, op)?;
+    let stages = resolved_field(spec, field::API_STAGES, ctx, SERVICE, op)?;
+    let int = |v: &Json, k: &str| {
+        v.get(k)
+            .and_then(Json::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+            .unwrap_or_default()
+    };
+    let created = clients
+        .apigateway
+        .create_usage_plan()
+        .name(&spec.physical_name)
+        .set_description(description.as_str().map(str::to_owned))
+        .throttle(
+            ThrottleSettings::builder()
+                .rate_limit(
+                    throttle
+                        .get("rate_limit")
+                        .and_then(Json::as_f64)
+                        .unwrap_or_default(),
+                )
+                .burst_limit(int(&throttle, "burst_limit"))
+                .build(),
+        )
+        .quota(
+            QuotaSettings::builder()
+                .limit(int(&quota, "limit"))
+                .offset(int(&quota, "offset"))
+                .period(QuotaPeriodType::from(str_of(&quota, "period")))
+                .build(),
+        )
+        .set_api_stages(Some(
+            stages
+                .as_array()
+                .map(|s| {
+                    s.iter()
+                        .map(|s| {
+                            ApiStage::builder()
+                                .api_id(str_of(s, "api_id"))
+                                .stage(str_of(s, "stage"))
+                                .build()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ))
+        .set_tags(Some(spec.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .classified(SERVICE, op)?;
+    let id = created
+        .id
+        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
+    Ok(Outputs::from([
+        (OutputKey::Id, id),
+        (OutputKey::Name, spec.physical_name.clone()),
+    ]))
+}
+
+/// The `apiStages` patches from `current` to `desired` (`{api_id}:{stage}` values).
+fn api_stage_patches(current: &Json, desired: &Json) -> Vec<PatchOperation> {
+    let entries = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|s| format!("{}:{}", str_of(s, "api_id"), str_of(s, "stage")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (old, new) = (entries(current), entries(desired));
+    let mut ops = Vec::new();
+    for stage in old.iter().filter(|s| !new.contains(s)) {
+        ops.push(
+            PatchOperation::builder()
+                .op(Op::Remove)
+                .path("/apiStages")
+                .value(stage)
+                .build(),
+        );
+    }
+    for stage in new.iter().filter(|s| !old.contains(s)) {
+        ops.push(
+            PatchOperation::builder()
+                .op(Op::Add)
+                .path("/apiStages")
+                .value(stage)
+                .build(),
+        );
+    }
+    ops
+}
+
+/// One UpdateUsagePlan with a patch per changed setting, then tag calls.
+pub async fn update_usage_plan(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    current: &Observed,
+    changed: &[String],
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let op = "UpdateUsagePlan";
+    let id = current.physical_id.as_str();
+    let mut patches = Vec::new();
+    for name in changed {
+        let old = current.fields.get(name).unwrap_or(&Json::Null);
+        match name.as_str() {
+            field::TAGS => {
+                tag_resource(
+                    clients,
+                    &usage_plan_arn(&ctx.env, id),
+                    &observed_tags(current),
+                    &spec.tags,
+                )
+                .await?;
+            }
+            field::DESCRIPTION => {
+                let want = resolved_field(spec, name, ctx, SERVICE, op)?;
+                patches.push(replace_op("/description", patch_value(&want)));
+            }
+            field::THROTTLE | field::QUOTA => {
+                let want = resolved_field(spec, name, ctx, SERVICE, op)?;
+                let paths: &[(&str, &str)] = if name == field::THROTTLE {
+                    &[
+                        ("rate_limit", "/throttle/rateLimit"),
+                        ("burst_limit", "/throttle/burstLimit"),
+                    ]
+                } else {
+                    &[
+                        ("limit", "/quota/limit"),
+                        ("offset", "/quota/offset"),
+                        ("period", "/quota/period"),
+                    ]
+                };
+                for (key, path) in paths {
+                    if old.get(key) != want.get(key) {
+                        let value = want.get(key).map(patch_value).unwrap_or_default();
+                        patches.push(replace_op(*path, value));
+                    }
+                }
+            }
+            field::API_STAGES => {
+                let want = resolved_field(spec, name, ctx, SERVICE, op)?;
+                patches.extend(api_stage_patches(old, &want));
+            }
+            _ => return Err(unknown_field(spec, name)),
+        }
+    }
+    if !patches.is_empty() {
+        clients
+            .apigateway
+            .update_usage_plan()
+            .usage_plan_id(id)
+            .set_patch_operations(Some(patches))
+            .send()
+            .await
+            .classified(SERVICE, op)?;
+    }
+    Ok(current.outputs.clone())
+}
+
+/// Detaches the plan's stages (AWS refuses to delete a plan still attached to a stage),
+/// then DeleteUsagePlan.
+pub async fn delete_usage_plan(clients: &AwsClients, current: &Observed) -> Result<(), CloudError> {
+    let id = current.physical_id.as_str();
+    let stages = current.fields.get(field::API_STAGES).unwrap_or(&Json::Null);
+    let detach = api_stage_patches(stages, &json!([]));
+    if !detach.is_empty() {
+        let detached = clients
+            .apigateway
+            .update_usage_plan()
+            .usage_plan_id(id)
+            .set_patch_operations(Some(detach))
+            .send()
+            .await
+            .classified(SERVICE, "UpdateUsagePlan")
+            .found(&[])?;
+        if detached.is_none() {
+            return Ok(());
+        }
+    }
+    clients
+        .apigateway
+        .delete_usage_plan()
+        .usage_plan_id(id)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteUsagePlan")
+        .found(&[])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// API key
+// ---------------------------------------------------------------------------------------
+
+/// The API key named `name`, read without its value (txdeploy never asks for it).
+async fn find_api_key(
+    clients: &AwsClients,
+    name: &str,
+) -> Result<Option<aws_sdk_apigateway::types::ApiKey>, CloudError> {
+    let page = clients
+        .apigateway
+        .get_api_keys()
+        .name_query(name)
+        .include_values(false)
+        .limit(PAGE)
+        .send()
+        .await
+        .classified(SERVICE, "GetApiKeys")?;
+    Ok(page
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .find(|k| k.name.as_deref() == Some(name)))
+}
+
+/// The API key named like `spec` (description, enabled, tags; never the value).
+pub async fn observe_api_key(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+) -> Result<Option<Observed>, CloudError> {
+    let Some(key) = find_api_key(clients, &spec.physical_name).await? else {
+        return Ok(None);
+    };
+    let id = key.id.clone().unwrap_or_default();
+    let tags: Tags = key.tags.clone().unwrap_or_default().into_iter().collect();
+    Ok(Some(Observed {
+        physical_id: id.clone(),
+        outputs: Outputs::from([
+            (OutputKey::Id, id),
+            (OutputKey::Name, spec.physical_name.clone()),
+        ]),
+        fields: fields_of(vec![
+            (field::TAGS, tags_json(&tags)),
+            (
+                field::DESCRIPTION,
+                key.description.clone().map_or(Json::Null, Json::from),
+            ),
+            (field::ENABLED, Json::Bool(key.enabled)),
+        ]),
+    }))
+}
+
+/// CreateApiKey; AWS generates the value, which the response carries and which is dropped
+/// here, unread, so it never reaches outputs, logs or the journal.
+pub async fn create_api_key(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let op = "CreateApiKey";
+    let description = resolved_field(spec, field::DESCRIPTION, ctx, SERVICE, op)?;
+    let enabled = resolved_field(spec, field::ENABLED, ctx, SERVICE, op)?;
+    let created = clients
+        .apigateway
+        .create_api_key()
+        .name(&spec.physical_name)
+        .set_description(description.as_str().map(str::to_owned))
+        .enabled(enabled.as_bool().unwrap_or_default())
+        .set_tags(Some(spec.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .classified(SERVICE, op)?;
+    let id = created
+        .id
+        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
+    Ok(Outputs::from([
+        (OutputKey::Id, id),
+        (OutputKey::Name, spec.physical_name.clone()),
+    ]))
+}
+
+/// One UpdateApiKey for description and enabled, then tag calls.
+pub async fn update_api_key(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    current: &Observed,
+    changed: &[String],
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let op = "UpdateApiKey";
+    let id = current.physical_id.as_str();
+    let mut patches = Vec::new();
+    for name in changed {
+        match name.as_str() {
+            field::TAGS => {
+                tag_resource(
+                    clients,
+                    &api_key_arn(&ctx.env, id),
+                    &observed_tags(current),
+                    &spec.tags,
+                )
+                .await?;
+            }
+            field::DESCRIPTION | field::ENABLED => {
+                let want = resolved_field(spec, name, ctx, SERVICE, op)?;
+                let path = if name == field::ENABLED {
+                    "/enabled"
+                } else {
+                    "/description"
+                };
+                patches.push(replace_op(path, patch_value(&want)));
+            }
+            _ => return Err(unknown_field(spec, name)),
+        }
+    }
+    if !patches.is_empty() {
+        clients
+            .apigateway
+            .update_api_key()
+            .api_key(id)
+            .set_patch_operations(Some(patches))
+            .send()
+            .await
+            .classified(SERVICE, op)?;
+    }
+    Ok(current.outputs.clone())
+}
+
+/// DeleteApiKey; a key already gone is not an error.
+pub async fn delete_api_key(clients: &AwsClients, current: &Observed) -> Result<(), CloudError> {
+    clients
+        .apigateway
+        .delete_api_key()
+        .api_key(&current.physical_id)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteApiKey")
+        .found(&[])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Usage plan key
+// ---------------------------------------------------------------------------------------
+
+/// The membership of the key in the plan. The stack names the plan, the key and the
+/// membership after the same logical id (`{prefix}-{env}-api`), so both are found by the
+/// membership's physical name.
+pub async fn observe_usage_plan_key(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+) -> Result<Option<Observed>, CloudError> {
+    let Some(plan) = find_usage_plan(clients, &spec.physical_name).await? else {
+        return Ok(None);
+    };
+    let Some(key) = find_api_key(clients, &spec.physical_name).await? else {
+        return Ok(None);
+    };
+    let (plan_id, key_id) = (plan.id.unwrap_or_default(), key.id.unwrap_or_default());
+    let member = clients
+        .apigateway
+        .get_usage_plan_key()
+        .usage_plan_id(&plan_id)
+        .key_id(&key_id)
+        .send()
+        .await
+        .classified(SERVICE, "GetUsagePlanKey")
+        .found(&[])?;
+    let Some(member) = member else {
+        return Ok(None);
+    };
+    Ok(Some(Observed {
+        physical_id: format!("{plan_id}/{key_id}"),
+        outputs: Outputs::from([(OutputKey::Id, key_id.clone())]),
+        fields: fields_of(vec![
+            (field::USAGE_PLAN_ID, Json::from(plan_id)),
+            (field::KEY_ID, Json::from(key_id)),
+            (
+                field::KEY_TYPE,
+                member.r#type.map_or(Json::Null, Json::from),
+            ),
+        ]),
+    }))
+}
+
+/// CreateUsagePlanKey.
+pub async fn create_usage_plan_key(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let op = "CreateUsagePlanKey";
+    let plan = resolved_field(spec, field::USAGE_PLAN_ID, ctx, SERVICE, op)?;
+    let key = resolved_field(spec, field::KEY_ID, ctx, SERVICE, op)?;
+    let key_type = resolved_field(spec, field::KEY_TYPE, ctx, SERVICE, op)?;
+    let created = clients
+        .apigateway
+        .create_usage_plan_key()
+        .usage_plan_id(plan.as_str().unwrap_or_default())
+        .key_id(key.as_str().unwrap_or_default())
+        .key_type(key_type.as_str().unwrap_or("API_KEY"))
+        .send()
+        .await
+        .classified(SERVICE, op)?;
+    let id = created
+        .id
+        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
+    Ok(Outputs::from([(OutputKey::Id, id)]))
+}
+
+/// DeleteUsagePlanKey; a membership already gone is not an error.
+pub async fn delete_usage_plan_key(
+    clients: &AwsClients,
+    current: &Observed,
+) -> Result<(), CloudError> {
+    let text = |name: &str| {
+        current
+            .fields
+            .get(name)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    clients
+        .apigateway
+        .delete_usage_plan_key()
+        .usage_plan_id(text(field::USAGE_PLAN_ID))
+        .key_id(text(field::KEY_ID))
+        .send()
+        .await
+        .classified(SERVICE, "DeleteUsagePlanKey")
+        .found(&[])?;
+    Ok(())
+}

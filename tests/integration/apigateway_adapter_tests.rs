@@ -135,9 +135,15 @@ impl Fixture {
         }
     }
 
+    /// The stack's spec of `kind` (logical `api`; the account settings are `account`).
     fn spec(&self, kind: ResourceKind) -> ResourceSpec {
+        let logical = if kind == ResourceKind::ApiAccount {
+            "account"
+        } else {
+            "api"
+        };
         self.graph
-            .get(&ResourceId::new(kind, "api"))
+            .get(&ResourceId::new(kind, logical))
             .unwrap()
             .clone()
     }
@@ -483,4 +489,87 @@ fn method_settings_keys_escape_the_resource_path() {
         method_settings_path("merchants/{merchant_id}/transactions/GET"),
         "~1merchants~1{merchant_id}~1transactions/GET"
     );
+}
+
+/// Asserts `spec` reads back exactly as it resolves.
+async fn assert_converged(fx: &Fixture, spec: &ResourceSpec) -> Observed {
+    let observed = fx.observe(spec).await.expect("the resource exists");
+    assert_eq!(
+        observed.fields,
+        fx.resolved(spec),
+        "observed fields of `{}`",
+        spec.id
+    );
+    observed
+}
+
+#[tokio::test]
+async fn usage_plan_api_key_and_membership_round_trip_update_and_delete() {
+    let endpoint = moto_or_skip!();
+    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    create_api(&mut fx).await;
+
+    let mut plan = fx.spec(ResourceKind::UsagePlan);
+    fx.create(&plan).await;
+    assert_converged(&fx, &plan).await;
+    let SpecBody::UsagePlan(body) = &mut plan.body else {
+        panic!("not a usage plan");
+    };
+    body.throttle_burst_limit += 7;
+    let (operations, mutations) = fx.update(&plan, &["throttle"]).await;
+    assert!(
+        operations[0].ends_with(":UpdateUsagePlan"),
+        "{operations:?}"
+    );
+    assert_eq!(mutations, 1);
+    assert_converged(&fx, &plan).await;
+
+    let mut key = fx.spec(ResourceKind::ApiKey);
+    let outputs = fx.create(&key).await;
+    // Only the id and name: the key's value never becomes an output.
+    assert_eq!(
+        outputs.keys().copied().collect::<Vec<_>>(),
+        [OutputKey::Id, OutputKey::Name]
+    );
+    let observed = assert_converged(&fx, &key).await;
+    assert!(!format!("{observed:?}").contains("value"), "{observed:?}");
+    let SpecBody::ApiKey(body) = &mut key.body else {
+        panic!("not an API key");
+    };
+    body.enabled = false;
+    let (operations, mutations) = fx.update(&key, &["enabled"]).await;
+    assert!(operations[0].ends_with(":UpdateApiKey"), "{operations:?}");
+    assert_eq!(mutations, 1);
+    assert_converged(&fx, &key).await;
+
+    let member = fx.spec(ResourceKind::UsagePlanKey);
+    fx.create(&member).await;
+    assert_converged(&fx, &member).await;
+
+    let ctx = fx.ctx();
+    for spec in [&member, &key, &plan] {
+        let current = fx.observe(spec).await.unwrap();
+        fx.cloud.delete(&spec.id, &current, &ctx).await.unwrap();
+        assert_eq!(fx.observe(spec).await, None, "`{}` still exists", spec.id);
+    }
+}
+
+#[tokio::test]
+async fn account_logging_role_is_set_and_read_back() {
+    let endpoint = moto_or_skip!();
+    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    let account = fx.spec(ResourceKind::ApiAccount);
+    fx.create(&account).await;
+    let observed = assert_converged(&fx, &account).await;
+    assert!(
+        observed.fields["cloudwatch_role_arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:iam::"),
+        "{observed:?}"
+    );
+    // Deleting the spec leaves the account's shared setting as it is.
+    let ctx = fx.ctx();
+    fx.cloud.delete(&account.id, &observed, &ctx).await.unwrap();
+    assert_eq!(fx.observe(&account).await.unwrap().fields, observed.fields);
 }
