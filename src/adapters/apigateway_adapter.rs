@@ -2117,3 +2117,91 @@ pub async fn delete_usage_plan_key(
         .found(&[])?;
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn paths(ops: &[PatchOperation]) -> Vec<(String, String, String)> {
+        ops.iter()
+            .map(|o| {
+                (
+                    o.op().unwrap().as_str().to_owned(),
+                    o.path().unwrap_or_default().to_owned(),
+                    o.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn method_settings_patch_only_what_changed_and_remove_extra_entries() {
+        let current = json!({
+            "*/*": {"throttling_rate_limit": 100.0, "caching_enabled": false},
+            "old/GET": {"caching_enabled": true},
+        });
+        let desired = json!({
+            "*/*": {"throttling_rate_limit": 50.0, "caching_enabled": false},
+        });
+        let got = paths(&stage_patches(field::METHOD_SETTINGS, &current, &desired));
+        assert!(got.contains(&(
+            "replace".into(),
+            "/*/*/throttling/rateLimit".into(),
+            "50.0".into()
+        )));
+        assert!(got.contains(&("remove".into(), "/~1old/GET".into(), String::new())));
+        // An unchanged setting is not patched.
+        assert!(!got.iter().any(|(_, p, _)| p.ends_with("caching/enabled")));
+    }
+
+    #[test]
+    fn a_new_deployment_is_one_replace_of_deployment_id() {
+        let ops = stage_patches(field::DEPLOYMENT_ID, &json!("old"), &json!("new"));
+        assert_eq!(
+            paths(&ops),
+            [("replace".into(), "/deploymentId".into(), "new".into())]
+        );
+    }
+
+    #[test]
+    fn a_role_api_gateway_cannot_assume_yet_is_retried() {
+        let err = CloudError::from_parts(
+            SERVICE,
+            "UpdateAccount",
+            Some("BadRequestException"),
+            Some(400),
+            "The role ARN does not have required permissions set to API Gateway",
+        );
+        assert_eq!(
+            role_not_ready(err).class,
+            crate::cloud::ErrorClass::EventuallyConsistent
+        );
+        let other = CloudError::from_parts(
+            SERVICE,
+            "UpdateAccount",
+            Some("BadRequestException"),
+            Some(400),
+            "Invalid patch path",
+        );
+        assert_ne!(
+            role_not_ready(other).class,
+            crate::cloud::ErrorClass::EventuallyConsistent
+        );
+    }
+
+    #[test]
+    fn usage_plan_stages_are_added_and_removed_as_api_colon_stage() {
+        let ops = api_stage_patches(
+            &json!([{"api_id": "a", "stage": "old"}]),
+            &json!([{"api_id": "a", "stage": "prod"}]),
+        );
+        assert_eq!(
+            paths(&ops),
+            [
+                ("remove".into(), "/apiStages".into(), "a:old".into()),
+                ("add".into(), "/apiStages".into(), "a:prod".into()),
+            ]
+        );
+    }
+}
