@@ -4,6 +4,7 @@
 //! fields with exactly the names and JSON shapes `ResourceSpec::fields()` resolves to, so a
 //! converged stack plans as no-ops and a no-op apply makes no mutating call.
 
+pub mod apigateway_adapter;
 pub mod aws_clients;
 pub mod call_counter;
 pub mod cloudwatch_adapter;
@@ -125,6 +126,13 @@ impl Cloud for AwsCloud {
                 logs_adapter::observe_filter(c, &spec.physical_name).await
             }
             SpecBody::DeliveryStream(_) => firehose_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::RestApi(_) => apigateway_adapter::observe_rest_api(c, spec, env).await,
+            SpecBody::ApiDeployment(_) => apigateway_adapter::observe_deployment(c, spec).await,
+            SpecBody::ApiStage(_) => apigateway_adapter::observe_stage(c, spec, env).await,
+            SpecBody::ApiAccount(_) => apigateway_adapter::observe_account(c, spec).await,
+            SpecBody::UsagePlan(_) => apigateway_adapter::observe_usage_plan(c, spec).await,
+            SpecBody::ApiKey(_) => apigateway_adapter::observe_api_key(c, spec).await,
+            SpecBody::UsagePlanKey(_) => apigateway_adapter::observe_usage_plan_key(c, spec).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -198,6 +206,15 @@ impl Cloud for AwsCloud {
             SpecBody::LogGroup(_) => logs_adapter::create_group(c, spec, ctx).await,
             SpecBody::SubscriptionFilter(_) => logs_adapter::put_filter(c, spec, ctx).await,
             SpecBody::DeliveryStream(_) => firehose_adapter::create(c, spec, ctx).await,
+            SpecBody::RestApi(_) => apigateway_adapter::create_rest_api(c, spec, ctx).await,
+            SpecBody::ApiDeployment(_) => apigateway_adapter::create_deployment(c, spec, ctx).await,
+            SpecBody::ApiStage(_) => apigateway_adapter::create_stage(c, spec, ctx).await,
+            SpecBody::ApiAccount(_) => apigateway_adapter::set_account(c, spec, ctx).await,
+            SpecBody::UsagePlan(_) => apigateway_adapter::create_usage_plan(c, spec, ctx).await,
+            SpecBody::ApiKey(_) => apigateway_adapter::create_api_key(c, spec, ctx).await,
+            SpecBody::UsagePlanKey(_) => {
+                apigateway_adapter::create_usage_plan_key(c, spec, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -240,6 +257,19 @@ impl Cloud for AwsCloud {
             SpecBody::DeliveryStream(_) => {
                 firehose_adapter::update(c, spec, current, changed, ctx).await
             }
+            SpecBody::RestApi(_) => {
+                apigateway_adapter::update_rest_api(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiStage(_) => {
+                apigateway_adapter::update_stage(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiAccount(_) => apigateway_adapter::set_account(c, spec, ctx).await,
+            SpecBody::UsagePlan(_) => {
+                apigateway_adapter::update_usage_plan(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiKey(_) => {
+                apigateway_adapter::update_api_key(c, spec, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -263,6 +293,18 @@ impl Cloud for AwsCloud {
             ResourceKind::LogGroup => logs_adapter::delete_group(c, current).await,
             ResourceKind::SubscriptionFilter => logs_adapter::delete_filter(c, current).await,
             ResourceKind::DeliveryStream => firehose_adapter::delete(c, current).await,
+            ResourceKind::RestApi => apigateway_adapter::delete_rest_api(c, current).await,
+            ResourceKind::ApiDeployment => {
+                apigateway_adapter::delete_deployment(c, current, ctx).await
+            }
+            ResourceKind::ApiStage => apigateway_adapter::delete_stage(c, current).await,
+            // The account's settings are shared by every API in the region: left as they are.
+            ResourceKind::ApiAccount => Ok(()),
+            ResourceKind::UsagePlan => apigateway_adapter::delete_usage_plan(c, current).await,
+            ResourceKind::ApiKey => apigateway_adapter::delete_api_key(c, current).await,
+            ResourceKind::UsagePlanKey => {
+                apigateway_adapter::delete_usage_plan_key(c, current).await
+            }
             kind => Err(no_adapter(kind, "delete")),
         }
     }

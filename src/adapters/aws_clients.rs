@@ -82,6 +82,7 @@ pub struct AwsClients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub firehose: aws_sdk_firehose::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
 }
 
 impl AwsClients {
@@ -145,6 +146,11 @@ impl AwsClients {
             ),
             firehose: aws_sdk_firehose::Client::from_conf(
                 aws_sdk_firehose::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            apigateway: aws_sdk_apigateway::Client::from_conf(
+                aws_sdk_apigateway::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),
