@@ -6,6 +6,7 @@
 
 pub mod aws_clients;
 pub mod call_counter;
+pub mod iam_adapter;
 pub mod kms_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -111,6 +112,7 @@ impl Cloud for AwsCloud {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
             }
+            SpecBody::Role(_) => iam_adapter::observe(c, &spec.physical_name).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -163,6 +165,7 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+            SpecBody::Role(role) => iam_adapter::create(c, spec, role, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -189,6 +192,9 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
+            SpecBody::Role(role) => {
+                iam_adapter::update(c, spec, role, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -206,6 +212,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Bucket => s3_adapter::delete(c, current).await,
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
+            ResourceKind::Role => iam_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
