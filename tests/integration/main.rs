@@ -6,6 +6,7 @@ mod harness;
 mod adapters_tests;
 mod cli_moto_tests;
 mod cli_tests;
+mod compute_adapter_tests;
 mod config_fixture_tests;
 mod lock_tests;
 mod slice_tests;
