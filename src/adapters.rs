@@ -8,6 +8,7 @@ pub mod aws_clients;
 pub mod call_counter;
 pub mod iam_adapter;
 pub mod kms_adapter;
+pub mod lambda_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
 pub mod sns_adapter;
@@ -113,6 +114,7 @@ impl Cloud for AwsCloud {
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
             }
             SpecBody::Role(_) => iam_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Function(_) => lambda_adapter::observe(c, &spec.physical_name).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -166,6 +168,7 @@ impl Cloud for AwsCloud {
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
             SpecBody::Role(role) => iam_adapter::create(c, spec, role, ctx).await,
+            SpecBody::Function(function) => lambda_adapter::create(c, spec, function, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -192,8 +195,9 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
-            SpecBody::Role(role) => {
-                iam_adapter::update(c, spec, role, current, changed, ctx).await
+            SpecBody::Role(role) => iam_adapter::update(c, spec, role, current, changed, ctx).await,
+            SpecBody::Function(function) => {
+                lambda_adapter::update(c, spec, function, current, changed, ctx).await
             }
             body => Err(no_adapter(body.kind(), "update")),
         }
@@ -213,6 +217,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
             ResourceKind::Role => iam_adapter::delete(c, current).await,
+            ResourceKind::Function => lambda_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }

@@ -116,7 +116,9 @@ fn checked_document(
         CloudError::fatal(
             SERVICE,
             operation,
-            format!("the {what} is not a valid IAM policy: {problem}; fix it in `stack::iam_policies`"),
+            format!(
+                "the {what} is not a valid IAM policy: {problem}; fix it in `stack::iam_policies`"
+            ),
         )
     })?;
     Ok(resolved.to_string())
@@ -227,8 +229,7 @@ pub async fn update(
                     .classified(SERVICE, op)?;
             }
             field::INLINE_POLICY => {
-                let policy =
-                    checked_document(&role.policy, "inline policy", ctx, "PutRolePolicy")?;
+                let policy = checked_document(&role.policy, "inline policy", ctx, "PutRolePolicy")?;
                 put_policy(clients, name, &role.policy_name, policy).await?;
                 for other in observed_policy_names(current) {
                     if other != role.policy_name {
@@ -319,10 +320,7 @@ mod tests {
             decode_document("%7B%22Version%22%3A%222012-10-17%22%7D"),
             serde_json::json!({"Version": "2012-10-17"})
         );
-        assert_eq!(
-            decode_document(r#"{"a":1}"#),
-            serde_json::json!({"a": 1})
-        );
+        assert_eq!(decode_document(r#"{"a":1}"#), serde_json::json!({"a": 1}));
     }
 
     #[test]

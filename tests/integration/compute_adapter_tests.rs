@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{Value as Json, json};
-use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud, CallCounter, CallCounts, load_sdk_config};
+use txdeploy::adapters::{
+    AwsAccess, AwsClients, AwsCloud, CallCounter, CallCounts, load_sdk_config,
+};
 use txdeploy::cloud::{Cloud, Observed, StepContext};
 use txdeploy::config::Config;
 use txdeploy::spec::{
@@ -237,4 +239,122 @@ async fn role_round_trips_and_updates_only_the_changed_field() {
         ["IAM:DeleteRole", "IAM:DeleteRolePolicy"]
     );
     assert_eq!(fx.observe(&spec).await, None);
+}
+
+/// Creates the validator's role through the adapter (moto checks it exists on
+/// CreateFunction) and seeds everything else the function references.
+async fn validator_function(fx: &mut Fixture) -> ResourceSpec {
+    let role = fx.spec(ResourceKind::Role, VALIDATOR);
+    fx.seed_dependencies(&role);
+    fx.create(&role).await;
+    let function = fx.spec(ResourceKind::Function, VALIDATOR);
+    fx.seed_dependencies(&function);
+    function
+}
+
+fn function_spec(spec: &mut ResourceSpec) -> &mut txdeploy::spec::FunctionSpec {
+    match &mut spec.body {
+        SpecBody::Function(f) => f,
+        other => panic!("not a function: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn function_round_trips_publishes_versions_and_updates_only_the_changed_field() {
+    let endpoint = moto_or_skip!();
+    let mut fx = Fixture::new(&endpoint).await;
+    let mut spec = validator_function(&mut fx).await;
+    assert_eq!(fx.observe(&spec).await, None);
+
+    let before = fx.counter.snapshot();
+    let outputs = fx.create(&spec).await;
+    assert_eq!(
+        fx.counter.snapshot().since(&before).mutating_operations(),
+        [
+            "Lambda:CreateFunction",
+            "Lambda:PublishVersion",
+            "Lambda:PutFunctionConcurrency"
+        ]
+    );
+    assert_eq!(outputs[&OutputKey::Version], "1");
+    let observed = fx.assert_converged(&spec).await;
+    assert_eq!(observed.outputs, outputs);
+    assert_eq!(
+        observed.fields["code_sha256"],
+        json!(txdeploy::bundle::embedded().code_sha256)
+    );
+
+    // A configuration change: one update, one new version, nothing else.
+    function_spec(&mut spec).memory_mb = 1024;
+    let calls = fx.update(&spec, &["memory_size"]).await;
+    assert_eq!(
+        calls.mutating_operations(),
+        [
+            "Lambda:PublishVersion",
+            "Lambda:UpdateFunctionConfiguration"
+        ]
+    );
+    assert_eq!(fx.outputs[&spec.id][&OutputKey::Version], "2");
+    let observed = fx.assert_converged(&spec).await;
+    assert_eq!(observed.outputs[&OutputKey::Version], "2");
+
+    // Code changed out of band: the embedded bundle goes back up, with a new version.
+    let empty_zip = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
+    fx.cloud
+        .clients()
+        .lambda
+        .update_function_code()
+        .function_name(&spec.physical_name)
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+        .send()
+        .await
+        .unwrap();
+    let calls = fx.update(&spec, &["code_sha256"]).await;
+    assert_eq!(
+        calls.mutating_operations(),
+        ["Lambda:PublishVersion", "Lambda:UpdateFunctionCode"]
+    );
+    let observed = fx.assert_converged(&spec).await;
+    assert_eq!(observed.outputs[&OutputKey::Version], "3");
+
+    function_spec(&mut spec).reserved_concurrency = None;
+    let calls = fx.update(&spec, &["reserved_concurrency"]).await;
+    assert_eq!(
+        calls.mutating_operations(),
+        ["Lambda:DeleteFunctionConcurrency"]
+    );
+    spec.tags.insert("team".to_owned(), "payments".to_owned());
+    let calls = fx.update(&spec, &["tags"]).await;
+    assert_eq!(calls.mutating_operations(), ["Lambda:TagResource"]);
+    let observed = fx.assert_converged(&spec).await;
+    // Neither concurrency nor tags make a version.
+    assert_eq!(observed.outputs[&OutputKey::Version], "3");
+
+    fx.delete(&spec).await;
+    assert_eq!(fx.observe(&spec).await, None);
+}
+
+/// moto gap (EMULATOR.md section 1): GetAccountSettings is not implemented (HTTP 404), so
+/// the reserved-concurrency preflight cannot read the account limit and must warn, naming
+/// the setting, instead of failing or silently passing.
+#[tokio::test]
+async fn moto_gap_account_settings_unavailable_makes_the_preflight_warn() {
+    use txdeploy::adapters::lambda_adapter::{Preflight, preflight};
+    let endpoint = moto_or_skip!();
+    let fx = Fixture::new(&endpoint).await;
+    let before = fx.counter.snapshot();
+    let outcome = preflight(fx.cloud.clients(), "no-such-function", Some(100))
+        .await
+        .unwrap();
+    let Preflight::Warning(message) = outcome else {
+        panic!("expected a warning, got {outcome:?}")
+    };
+    assert!(message.contains("lambda.reserved_concurrency"), "{message}");
+    assert_eq!(fx.counter.snapshot().since(&before).mutations(), 0);
+    assert_eq!(
+        preflight(fx.cloud.clients(), "no-such-function", None)
+            .await
+            .unwrap(),
+        Preflight::Ok
+    );
 }
