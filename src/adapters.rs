@@ -9,6 +9,7 @@ pub mod call_counter;
 pub mod iam_adapter;
 pub mod kms_adapter;
 pub mod lambda_adapter;
+pub mod lambda_alias_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
 pub mod sns_adapter;
@@ -115,6 +116,7 @@ impl Cloud for AwsCloud {
             }
             SpecBody::Role(_) => iam_adapter::observe(c, &spec.physical_name).await,
             SpecBody::Function(_) => lambda_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::LambdaAlias(_) => lambda_alias_adapter::observe(c, &spec.physical_name).await,
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -169,6 +171,7 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
             SpecBody::Role(role) => iam_adapter::create(c, spec, role, ctx).await,
             SpecBody::Function(function) => lambda_adapter::create(c, spec, function, ctx).await,
+            SpecBody::LambdaAlias(alias) => lambda_alias_adapter::create(c, spec, alias, ctx).await,
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -199,6 +202,9 @@ impl Cloud for AwsCloud {
             SpecBody::Function(function) => {
                 lambda_adapter::update(c, spec, function, current, changed, ctx).await
             }
+            SpecBody::LambdaAlias(alias) => {
+                lambda_alias_adapter::update(c, spec, alias, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -218,6 +224,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
             ResourceKind::Role => iam_adapter::delete(c, current).await,
             ResourceKind::Function => lambda_adapter::delete(c, current).await,
+            ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }

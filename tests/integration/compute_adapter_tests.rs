@@ -358,3 +358,37 @@ async fn moto_gap_account_settings_unavailable_makes_the_preflight_warn() {
         Preflight::Ok
     );
 }
+
+const NOTIFIER: &str = "notification-handler";
+
+#[tokio::test]
+async fn alias_points_at_the_published_version_and_follows_a_new_one() {
+    let endpoint = moto_or_skip!();
+    let mut fx = Fixture::new(&endpoint).await;
+    let role = fx.spec(ResourceKind::Role, NOTIFIER);
+    fx.seed_dependencies(&role);
+    fx.create(&role).await;
+    let mut function = fx.spec(ResourceKind::Function, NOTIFIER);
+    fx.seed_dependencies(&function);
+    fx.create(&function).await;
+    // The notifier's alias has no provisioned concurrency, which moto cannot store.
+    let alias = fx.spec(ResourceKind::LambdaAlias, NOTIFIER);
+    assert_eq!(fx.observe(&alias).await, None);
+
+    let outputs = fx.create(&alias).await;
+    assert!(outputs[&OutputKey::Arn].ends_with(":live"), "{outputs:?}");
+    let observed = fx.assert_converged(&alias).await;
+    assert_eq!(observed.outputs, outputs);
+    assert_eq!(observed.fields["function_version"], json!("1"));
+
+    // A release: the function publishes version 2, the alias moves with one call.
+    function_spec(&mut function).timeout_seconds += 1;
+    fx.update(&function, &["timeout"]).await;
+    let calls = fx.update(&alias, &["function_version"]).await;
+    assert_eq!(calls.mutating_operations(), ["Lambda:UpdateAlias"]);
+    let observed = fx.assert_converged(&alias).await;
+    assert_eq!(observed.fields["function_version"], json!("2"));
+
+    fx.delete(&alias).await;
+    assert_eq!(fx.observe(&alias).await, None);
+}
