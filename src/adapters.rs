@@ -6,6 +6,7 @@
 
 pub mod aws_clients;
 pub mod call_counter;
+pub mod event_invoke_adapter;
 pub mod iam_adapter;
 pub mod kms_adapter;
 pub mod lambda_adapter;
@@ -117,6 +118,9 @@ impl Cloud for AwsCloud {
             SpecBody::Role(_) => iam_adapter::observe(c, &spec.physical_name).await,
             SpecBody::Function(_) => lambda_adapter::observe(c, &spec.physical_name).await,
             SpecBody::LambdaAlias(_) => lambda_alias_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::EventInvokeConfig(_) => {
+                event_invoke_adapter::observe(c, &spec.physical_name).await
+            }
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -172,6 +176,9 @@ impl Cloud for AwsCloud {
             SpecBody::Role(role) => iam_adapter::create(c, spec, role, ctx).await,
             SpecBody::Function(function) => lambda_adapter::create(c, spec, function, ctx).await,
             SpecBody::LambdaAlias(alias) => lambda_alias_adapter::create(c, spec, alias, ctx).await,
+            SpecBody::EventInvokeConfig(config) => {
+                event_invoke_adapter::create(c, spec, config, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -205,6 +212,9 @@ impl Cloud for AwsCloud {
             SpecBody::LambdaAlias(alias) => {
                 lambda_alias_adapter::update(c, spec, alias, current, changed, ctx).await
             }
+            SpecBody::EventInvokeConfig(config) => {
+                event_invoke_adapter::update(c, spec, config, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -225,6 +235,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Role => iam_adapter::delete(c, current).await,
             ResourceKind::Function => lambda_adapter::delete(c, current).await,
             ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
+            ResourceKind::EventInvokeConfig => event_invoke_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
