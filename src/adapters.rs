@@ -9,8 +9,12 @@ pub mod aws_clients;
 pub mod call_counter;
 pub mod cloudwatch_adapter;
 pub mod dynamodb_adapter;
+pub mod event_invoke_adapter;
 pub mod firehose_adapter;
+pub mod iam_adapter;
 pub mod kms_adapter;
+pub mod lambda_adapter;
+pub mod lambda_alias_adapter;
 pub mod logs_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -133,6 +137,12 @@ impl Cloud for AwsCloud {
             SpecBody::UsagePlan(_) => apigateway_adapter::observe_usage_plan(c, spec).await,
             SpecBody::ApiKey(_) => apigateway_adapter::observe_api_key(c, spec).await,
             SpecBody::UsagePlanKey(_) => apigateway_adapter::observe_usage_plan_key(c, spec).await,
+            SpecBody::Role(_) => iam_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Function(_) => lambda_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::LambdaAlias(_) => lambda_alias_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::EventInvokeConfig(_) => {
+                event_invoke_adapter::observe(c, &spec.physical_name).await
+            }
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -215,6 +225,12 @@ impl Cloud for AwsCloud {
             SpecBody::UsagePlanKey(_) => {
                 apigateway_adapter::create_usage_plan_key(c, spec, ctx).await
             }
+            SpecBody::Role(role) => iam_adapter::create(c, spec, role, ctx).await,
+            SpecBody::Function(function) => lambda_adapter::create(c, spec, function, ctx).await,
+            SpecBody::LambdaAlias(alias) => lambda_alias_adapter::create(c, spec, alias, ctx).await,
+            SpecBody::EventInvokeConfig(config) => {
+                event_invoke_adapter::create(c, spec, config, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -270,6 +286,16 @@ impl Cloud for AwsCloud {
             SpecBody::ApiKey(_) => {
                 apigateway_adapter::update_api_key(c, spec, current, changed, ctx).await
             }
+            SpecBody::Role(role) => iam_adapter::update(c, spec, role, current, changed, ctx).await,
+            SpecBody::Function(function) => {
+                lambda_adapter::update(c, spec, function, current, changed, ctx).await
+            }
+            SpecBody::LambdaAlias(alias) => {
+                lambda_alias_adapter::update(c, spec, alias, current, changed, ctx).await
+            }
+            SpecBody::EventInvokeConfig(config) => {
+                event_invoke_adapter::update(c, spec, config, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -305,6 +331,10 @@ impl Cloud for AwsCloud {
             ResourceKind::UsagePlanKey => {
                 apigateway_adapter::delete_usage_plan_key(c, current).await
             }
+            ResourceKind::Role => iam_adapter::delete(c, current).await,
+            ResourceKind::Function => lambda_adapter::delete(c, current).await,
+            ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
+            ResourceKind::EventInvokeConfig => event_invoke_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }

@@ -83,6 +83,8 @@ pub struct AwsClients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub firehose: aws_sdk_firehose::Client,
     pub apigateway: aws_sdk_apigateway::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 impl AwsClients {
@@ -151,6 +153,16 @@ impl AwsClients {
             ),
             apigateway: aws_sdk_apigateway::Client::from_conf(
                 aws_sdk_apigateway::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),

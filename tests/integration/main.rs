@@ -8,6 +8,7 @@ mod apigateway_adapter_tests;
 mod cli_moto_tests;
 mod cli_tests;
 mod cloudwatch_adapter_tests;
+mod compute_adapter_tests;
 mod config_fixture_tests;
 mod dynamodb_adapter_tests;
 mod lock_tests;
