@@ -79,6 +79,14 @@ pub fn partition_of(region: &str) -> &'static str {
 
 #[async_trait]
 impl Cloud for AwsCloud {
+    fn supports(&self, kind: ResourceKind) -> bool {
+        // Application Auto Scaling (provisioned billing mode) has no adapter yet.
+        !matches!(
+            kind,
+            ResourceKind::ScalingTarget | ResourceKind::ScalingPolicy
+        )
+    }
+
     async fn environment(&self) -> Result<Environment, CloudError> {
         let Some(region) = self.region.clone() else {
             return Err(CloudError::fatal(

@@ -85,13 +85,29 @@ impl Session {
 
     /// The pure diff of the desired graph against `observed`.
     pub fn plan(&self, observed: &ObservedState, options: PlanOptions) -> Plan {
-        plan(
+        let mut plan = plan(
             &self.stack_name(),
             &self.env,
             &self.graph,
             observed,
             options,
-        )
+        );
+        let mut unsupported: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action.mutates() && !self.cloud.supports(c.id.kind()))
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        unsupported.dedup();
+        if !unsupported.is_empty() {
+            plan.refusals.push(format!(
+                "this build of txdeploy cannot manage {} yet; they come from the config \
+                 (auto-scaling resources from `dynamodb.billing_mode = \"provisioned\"`): \
+                 change that setting back, or use a txdeploy build that supports them",
+                unsupported.join(", ")
+            ));
+        }
+        plan
     }
 
     /// Executes `plan`, journaling every step and sending events to `events`.
