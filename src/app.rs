@@ -1,5 +1,6 @@
 //! One run of `txdeploy`: load and validate the config first (no AWS client exists before it
-//! is valid), then hand the command to `commands`, and turn the result into an exit code.
+//! is valid), then hand the command to `commands` (or, with no command on a terminal, open
+//! the TUI), and turn the result into an exit code.
 
 pub mod commands;
 pub mod run_error;
@@ -37,6 +38,7 @@ impl AppContext {
 /// Runs the command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let output = OutputMode::detect(cli.global.json, cli.global.non_interactive);
+    let opens_tui = cli.opens_tui(output.is_interactive());
     let command = cli.effective_command();
     let options = LoadOptions::from_process_env(cli.global.config.clone(), cli.flag_overrides());
     let loaded = match config::load(&options) {
@@ -59,7 +61,12 @@ pub async fn run(cli: Cli) -> ExitCode {
         global: cli.global,
         output,
     };
-    match commands::run_command(&ctx, &command).await {
+    let result = if opens_tui {
+        crate::tui::run(&ctx, crate::tui::TuiOptions::launch()).await
+    } else {
+        commands::run_command(&ctx, &command).await
+    };
+    match result {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(error) => fail(output, &error),
     }

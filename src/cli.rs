@@ -22,7 +22,8 @@ human), 4 plan has changes (with --detailed-exitcode), 130 interrupted.";
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
-    /// What to do; without a command, `txdeploy` shows the plan.
+    /// What to do; without a command, `txdeploy` opens the interactive TUI on a terminal and
+    /// shows the plan elsewhere.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -82,6 +83,32 @@ pub enum Command {
     Status,
     /// Check the config (file, environment and flags) without calling AWS
     Validate,
+    /// Watch the stack's alarms and metrics: the dashboard and alarms TUI on a terminal,
+    /// alarm transitions as lines (or NDJSON with --json) elsewhere, until Ctrl-C
+    Monitor(MonitorArgs),
+}
+
+/// `txdeploy monitor`.
+#[derive(Clone, Debug, PartialEq, Eq, Args)]
+pub struct MonitorArgs {
+    /// Print every alarm once and exit: 1 if any alarm is in ALARM, else 0
+    #[arg(long)]
+    pub once: bool,
+
+    /// Seconds between alarm polls; metrics refresh every 60 s, or at this interval when
+    /// it is longer
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub interval: u64,
+}
+
+impl Default for MonitorArgs {
+    fn default() -> Self {
+        Self {
+            once: false,
+            interval: 10,
+        }
+    }
 }
 
 /// `txdeploy plan`.
@@ -126,6 +153,7 @@ impl Command {
             Command::Destroy(_) => "destroy",
             Command::Status => "status",
             Command::Validate => "validate",
+            Command::Monitor(_) => "monitor",
         }
     }
 }
@@ -158,7 +186,13 @@ impl Cli {
         cli
     }
 
-    /// The command to run: `plan` when none was given (the TUI will take that place).
+    /// Whether this run opens the interactive TUI: no command, on a terminal (`interactive`
+    /// is false with `--non-interactive`, `--json`, `CI` or without a TTY).
+    pub fn opens_tui(&self, interactive: bool) -> bool {
+        self.command.is_none() && interactive
+    }
+
+    /// The command to run: `plan` when none was given (and no TUI opens).
     pub fn effective_command(&self) -> Command {
         self.command
             .clone()
@@ -223,6 +257,32 @@ mod tests {
                 on_failure: Some(OnFailure::Stop)
             })
         );
+    }
+
+    #[test]
+    fn no_command_opens_the_tui_only_when_interactive() {
+        let cli = Cli::try_parse_args(["txdeploy"]).unwrap();
+        assert!(cli.opens_tui(true));
+        assert!(!cli.opens_tui(false));
+        let cli = Cli::try_parse_args(["txdeploy", "plan"]).unwrap();
+        assert!(!cli.opens_tui(true));
+    }
+
+    #[test]
+    fn monitor_takes_once_and_an_interval() {
+        let cli = Cli::try_parse_args(["txdeploy", "--non-interactive", "monitor"]).unwrap();
+        assert_eq!(cli.command, Some(Command::Monitor(MonitorArgs::default())));
+        let cli =
+            Cli::try_parse_args(["txdeploy", "monitor", "--once", "--interval", "3"]).unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::Monitor(MonitorArgs {
+                once: true,
+                interval: 3
+            }))
+        );
+        let err = Cli::try_parse_args(["txdeploy", "monitor", "--interval", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!                                  plan::plan(desired, observed)  ◄─────────────────┘  pure
 //! engine: walk the plan's DAG, bounded parallelism, classified retries, waits
 //!    ├─► state::journal (append-only, fsync, written before each event)
-//!    └─► engine::ExecEvent ─► report: plain lines | NDJSON
+//!    └─► engine::ExecEvent ─► report: plain lines | NDJSON  |  tui
+//! monitor (alarm + metric pollers) ─► monitor::MonitorEvent ─► tui dashboard / alarms | lines
 //! ```
 //!
 //! Modules, in the order data flows through them:
@@ -20,6 +21,8 @@
 //! - [`engine`]: the executor and its events.
 //! - [`state`]: journal, state cache and the per-stack lock under `.txdeploy/<stack>/`.
 //! - [`report`]: reporters that turn events into lines or NDJSON.
+//! - [`monitor`]: alarm and metric pollers, the alarm transition log, `txdeploy monitor`.
+//! - [`tui`]: the full-screen interface: launch, plan, live deploy, dashboard, alarms.
 //! - [`cli`]: the commands and their arguments.
 //! - [`app`]: one run of a command: config, clients, observe, plan, execute, report.
 
@@ -31,8 +34,10 @@ pub mod cloud;
 pub mod config;
 pub mod engine;
 pub mod fake_cloud;
+pub mod monitor;
 pub mod plan;
 pub mod report;
 pub mod spec;
 pub mod stack;
 pub mod state;
+pub mod tui;

@@ -8,14 +8,14 @@ use txdeploy::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_process_args();
-    // stderr keeps stdout clean for plans and NDJSON; `TXDEPLOY_LOG` sets the filter.
-    // aws_config's own warnings (an IMDS probe for a region on a laptop) are noise: a missing
-    // region or credential is reported by txdeploy itself with the fix.
+    // stderr keeps stdout clean for plans and NDJSON (a file while the TUI owns the screen);
+    // `TXDEPLOY_LOG` sets the filter. aws_config's own warnings (an IMDS probe for a region on
+    // a laptop) are noise: a missing region or credential is reported by txdeploy with the fix.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TXDEPLOY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aws_config=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(txdeploy::tui::log_writer::writer)
         .init();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -32,6 +32,7 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
             converge(ctx, "destroy", options, args.yes).await
         }
         Command::Status => status(ctx).await,
+        Command::Monitor(args) => crate::monitor::monitor_command::run(ctx, args).await,
         // `validate` never reaches AWS; `app::run` answers it before any client exists.
         Command::Validate => Ok(Outcome::Done),
     }
@@ -154,15 +155,6 @@ async fn execute(
     plan: &Plan,
     state_root: &Path,
 ) -> Result<ApplyReport, RunError> {
-    let apply_id = journal::new_apply_id();
-    let journal =
-        FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(|source| {
-            RunError::Io {
-                context: "creating the apply journal".into(),
-                source,
-            }
-        })?;
-    let journal: Arc<dyn JournalStore> = Arc::new(journal);
     let (events, receiver) = EventSink::channel();
     let mut reporter = ctx.output.reporter();
     let reporting = tokio::spawn(async move {
@@ -176,10 +168,32 @@ async fn execute(
             on_ctrl_c.cancel();
         }
     });
-    let report = session.execute(plan, journal, events, cancel).await;
+    let report = execute_plan(session, plan, state_root, events, cancel).await;
     ctrl_c.abort();
     // The executor dropped its sink: the reporter drains what is left and ends.
     let _ = reporting.await;
+    report
+}
+
+/// Executes `plan` with a new file journal under `state_root`, sending every event to
+/// `events`, then writes the state cache. `apply`, `destroy` and the TUI share it.
+pub async fn execute_plan(
+    session: &Session,
+    plan: &Plan,
+    state_root: &Path,
+    events: EventSink,
+    cancel: CancellationToken,
+) -> Result<ApplyReport, RunError> {
+    let apply_id = journal::new_apply_id();
+    let journal =
+        FileJournal::create(state_root, &session.stack_name(), &apply_id).map_err(|source| {
+            RunError::Io {
+                context: "creating the apply journal".into(),
+                source,
+            }
+        })?;
+    let journal: Arc<dyn JournalStore> = Arc::new(journal);
+    let report = session.execute(plan, journal, events, cancel).await;
     let cache = StateCache::new(
         &session.stack_name(),
         &report.apply_id,
@@ -200,25 +214,36 @@ fn finish(
     report: &ApplyReport,
     state_root: &Path,
 ) -> Result<Outcome, RunError> {
-    let journal =
-        journal::journal_dir(state_root, &plan.stack).join(format!("{}.jsonl", report.apply_id));
-    match report.outcome {
-        ApplyOutcome::Succeeded => {
-            if ctx.output != OutputMode::Json && !plan.kept.is_empty() {
-                println!("kept {} resource(s) that hold data:", plan.kept.len());
-                for kept in &plan.kept {
-                    println!("  {} ({}): {}", kept.id, kept.physical_name, kept.reason);
-                }
-            }
-            Ok(Outcome::Done)
+    if let Some(error) = apply_error(verb, &plan.stack, report, state_root) {
+        return Err(error);
+    }
+    if ctx.output != OutputMode::Json && !plan.kept.is_empty() {
+        println!("kept {} resource(s) that hold data:", plan.kept.len());
+        for kept in &plan.kept {
+            println!("  {} ({}): {}", kept.id, kept.physical_name, kept.reason);
         }
-        ApplyOutcome::Interrupted => Err(RunError::Interrupted),
+    }
+    Ok(Outcome::Done)
+}
+
+/// The error an apply that did not succeed ends the run with (`None` when it succeeded).
+pub fn apply_error(
+    verb: &str,
+    stack: &str,
+    report: &ApplyReport,
+    state_root: &Path,
+) -> Option<RunError> {
+    let journal =
+        journal::journal_dir(state_root, stack).join(format!("{}.jsonl", report.apply_id));
+    match report.outcome {
+        ApplyOutcome::Succeeded => None,
+        ApplyOutcome::Interrupted => Some(RunError::Interrupted),
         ApplyOutcome::Failed => {
             let message = match &report.first_error {
                 Some((id, error)) => format!("`{id}`: {error}"),
                 None => "a step failed".to_owned(),
             };
-            Err(RunError::Failed {
+            Some(RunError::Failed {
                 message,
                 next: format!(
                     "the stack is partly changed ({} step(s) done, {} failed); nothing was \

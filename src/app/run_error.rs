@@ -28,6 +28,8 @@ pub enum Outcome {
     Done,
     /// `plan --detailed-exitcode` found changes (exit 4); commands return it only then.
     ChangesPending,
+    /// `monitor --once` found an alarm in ALARM (exit 1); the table already says which.
+    AlarmsFiring,
 }
 
 impl Outcome {
@@ -35,6 +37,7 @@ impl Outcome {
         match self {
             Outcome::Done => exit_code::OK,
             Outcome::ChangesPending => exit_code::CHANGES,
+            Outcome::AlarmsFiring => exit_code::FAILED,
         }
     }
 }
@@ -142,5 +145,6 @@ mod tests {
         }
         assert_eq!(Outcome::Done.exit_code(), 0);
         assert_eq!(Outcome::ChangesPending.exit_code(), 4);
+        assert_eq!(Outcome::AlarmsFiring.exit_code(), 1);
     }
 }

@@ -14,3 +14,4 @@ mod dynamodb_adapter_tests;
 mod lock_tests;
 mod logs_adapter_tests;
 mod slice_tests;
+mod tui_tests;
