@@ -107,7 +107,7 @@ pub async fn run(ctx: &AppContext, options: TuiOptions) -> Result<Outcome, RunEr
         stack: ctx.config.stack_name(),
         region: ctx.config.aws.region.clone(),
         endpoint: ctx.config.aws.endpoint_url.clone(),
-        bundle_sha256: None,
+        bundle_sha256: Some(crate::bundle::embedded().sha256_hex.to_owned()),
         state_dir: ctx.global.state_dir.display().to_string(),
         log_file,
         alarm_interval_s: options.alarm_interval.as_secs(),

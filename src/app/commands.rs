@@ -84,7 +84,10 @@ async fn plan(ctx: &AppContext, detailed_exitcode: bool) -> Result<Outcome, RunE
     let observed = session.observe().await?;
     let plan = session.plan(&observed, PlanOptions::apply());
     print_plan(ctx, &plan);
-    print_calls(ctx, &counter);
+    // `plan --json` prints one document; the call count is for humans there.
+    if ctx.output != OutputMode::Json {
+        print_calls(ctx, &counter);
+    }
     Ok(if detailed_exitcode && plan.has_changes() {
         Outcome::ChangesPending
     } else {
