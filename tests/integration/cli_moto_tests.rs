@@ -29,7 +29,8 @@ fn plan_apply_status_destroy_through_the_binary() {
         .run();
     plan.code(4);
     let doc = plan.stdout_json();
-    assert_eq!(doc["summary"]["create"], 16, "{doc}");
+    let resources = doc["summary"]["create"].as_u64().unwrap();
+    assert!(resources > 60, "the whole stack is created: {doc}");
 
     // apply --json: one JSON event per line, every node created, journal written.
     let apply = txdeploy(&endpoint, &prefix, state.path())
@@ -44,7 +45,7 @@ fn plan_apply_status_destroy_through_the_binary() {
         .collect();
     let count = |name: &str| events.iter().filter(|e| e["event"] == name).count();
     assert_eq!(count("apply_started"), 1);
-    assert_eq!(count("node_succeeded"), 16);
+    assert_eq!(count("node_succeeded") as u64, resources);
     assert_eq!(count("node_failed"), 0);
     let finished = events
         .iter()
@@ -69,7 +70,7 @@ fn plan_apply_status_destroy_through_the_binary() {
         .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0)
-        .stdout_has("16 unchanged");
+        .stdout_has(&format!("{resources} unchanged"));
     txdeploy(&endpoint, &prefix, state.path())
         .arg("status")
         .run()

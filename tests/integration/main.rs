@@ -14,4 +14,5 @@ mod dynamodb_adapter_tests;
 mod lock_tests;
 mod logs_adapter_tests;
 mod slice_tests;
+mod stack_tests;
 mod tui_tests;
