@@ -15,6 +15,7 @@ pub mod iam_adapter;
 pub mod kms_adapter;
 pub mod lambda_adapter;
 pub mod lambda_alias_adapter;
+pub mod lambda_permission_adapter;
 pub mod logs_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -143,6 +144,9 @@ impl Cloud for AwsCloud {
             SpecBody::EventInvokeConfig(_) => {
                 event_invoke_adapter::observe(c, &spec.physical_name).await
             }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::observe(c, spec, permission).await
+            }
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -231,6 +235,9 @@ impl Cloud for AwsCloud {
             SpecBody::EventInvokeConfig(config) => {
                 event_invoke_adapter::create(c, spec, config, ctx).await
             }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::create(c, spec, permission, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -296,6 +303,9 @@ impl Cloud for AwsCloud {
             SpecBody::EventInvokeConfig(config) => {
                 event_invoke_adapter::update(c, spec, config, changed, ctx).await
             }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::update(c, spec, permission, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -335,6 +345,7 @@ impl Cloud for AwsCloud {
             ResourceKind::Function => lambda_adapter::delete(c, current).await,
             ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
             ResourceKind::EventInvokeConfig => event_invoke_adapter::delete(c, current).await,
+            ResourceKind::LambdaPermission => lambda_permission_adapter::delete(c, current).await,
             kind => Err(no_adapter(kind, "delete")),
         }
     }
