@@ -10,6 +10,7 @@ pub mod call_counter;
 pub mod cloudwatch_adapter;
 pub mod dynamodb_adapter;
 pub mod event_invoke_adapter;
+pub mod event_source_mapping_adapter;
 pub mod firehose_adapter;
 pub mod iam_adapter;
 pub mod kms_adapter;
@@ -147,6 +148,9 @@ impl Cloud for AwsCloud {
             SpecBody::LambdaPermission(permission) => {
                 lambda_permission_adapter::observe(c, spec, permission).await
             }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::observe(c, spec, mapping, env).await
+            }
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -238,6 +242,9 @@ impl Cloud for AwsCloud {
             SpecBody::LambdaPermission(permission) => {
                 lambda_permission_adapter::create(c, spec, permission, ctx).await
             }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::create(c, spec, mapping, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -306,6 +313,9 @@ impl Cloud for AwsCloud {
             SpecBody::LambdaPermission(permission) => {
                 lambda_permission_adapter::update(c, spec, permission, current, changed, ctx).await
             }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::update(c, spec, mapping, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -346,6 +356,9 @@ impl Cloud for AwsCloud {
             ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
             ResourceKind::EventInvokeConfig => event_invoke_adapter::delete(c, current).await,
             ResourceKind::LambdaPermission => lambda_permission_adapter::delete(c, current).await,
+            ResourceKind::EventSourceMapping => {
+                event_source_mapping_adapter::delete(c, current).await
+            }
             kind => Err(no_adapter(kind, "delete")),
         }
     }
