@@ -8,6 +8,7 @@ use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
 use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
 use super::{resolved_field, unknown_field};
+use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{Environment, EventSourceMappingSpec, OutputKey, Outputs, ResourceSpec, field};
 
@@ -134,7 +135,8 @@ async fn observed(
         .iter()
         .map(|t| Json::from(t.as_str()))
         .collect();
-    // A mapping being enabled reads as enabled; AWS settles it within seconds.
+    // create and update wait for the state to settle; a mapping caught being created or
+    // enabled by someone else reads as enabled, as it soon will be.
     let enabled = matches!(found.state(), Some("Enabled" | "Enabling" | "Creating"));
     Ok(Observed {
         physical_id: uuid.clone(),
@@ -166,7 +168,33 @@ async fn observed(
     })
 }
 
-/// CreateEventSourceMapping with every setting and the tags.
+/// Waits until the mapping has left its transitional states (`Creating`, `Enabling`,
+/// `Disabling`, `Updating`), so the next observation reads `enabled` as it will stay.
+async fn wait_settled(
+    clients: &AwsClients,
+    uuid: &str,
+    ctx: &StepContext,
+) -> Result<(), CloudError> {
+    let what = format!("event source mapping `{uuid}`");
+    wait_until(&what, ctx, WaitPolicy::SHORT, || async {
+        let state = clients
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .classified(SERVICE, "GetEventSourceMapping")?
+            .state
+            .unwrap_or_default();
+        Ok(match state.as_str() {
+            "Creating" | "Enabling" | "Disabling" | "Updating" => Poll::Pending(state),
+            _ => Poll::Ready(()),
+        })
+    })
+    .await
+}
+
+/// CreateEventSourceMapping with every setting and the tags, then waits for it to settle.
 pub async fn create(
     clients: &AwsClients,
     spec: &ResourceSpec,
@@ -215,7 +243,8 @@ pub async fn create(
     ]))
 }
 
-/// One UpdateEventSourceMapping with the changed settings; tags on their own calls.
+/// One UpdateEventSourceMapping with the changed settings (then waits for it to settle);
+/// tags on their own calls.
 pub async fn update(
     clients: &AwsClients,
     spec: &ResourceSpec,
@@ -269,6 +298,7 @@ pub async fn update(
             call = call.enabled(mapping.enabled);
         }
         call.send().await.classified(SERVICE, op)?;
+        wait_settled(clients, &current.physical_id, ctx).await?;
     }
     let arn = current
         .outputs
