@@ -329,6 +329,21 @@ async fn assert_mapping_converged(fx: &Fixture, spec: &ResourceSpec) -> Observed
     observed
 }
 
+/// Updates the mapping with the fields that differ (but `function_name`, see
+/// `assert_mapping_converged`), asserting they are `expect_changed`; the calls made.
+async fn update_mapping(fx: &Fixture, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
+    let current = fx.observe(spec).await.unwrap();
+    let mut changed = fx.changed(spec, &current);
+    changed.retain(|name| name != "function_name");
+    assert_eq!(changed, expect_changed, "changed fields of `{}`", spec.id);
+    let before = fx.counter.snapshot();
+    fx.cloud
+        .update(spec, &current, &changed, &fx.ctx())
+        .await
+        .unwrap();
+    fx.counter.snapshot().since(&before)
+}
+
 #[tokio::test]
 async fn event_source_mapping_round_trips_moto_gap_function_arn_reads_back_as_the_version() {
     let endpoint = moto_or_skip!();
@@ -356,21 +371,21 @@ async fn event_source_mapping_round_trips_moto_gap_function_arn_reads_back_as_th
         panic!("not a mapping")
     };
     mapping.batch_size = 5;
-    let current = fx.observe(&spec).await.unwrap();
-    let mut changed = fx.changed(&spec, &current);
-    changed.retain(|name| name != "function_name");
-    assert_eq!(changed, ["batch_size"]);
-    let before = fx.counter.snapshot();
-    fx.cloud
-        .update(&spec, &current, &changed, &fx.ctx())
-        .await
-        .unwrap();
+    let calls = update_mapping(&fx, &spec, &["batch_size"]).await;
     assert_eq!(
-        fx.counter.snapshot().since(&before).mutating_operations(),
+        calls.mutating_operations(),
         ["Lambda:UpdateEventSourceMapping"]
     );
     let observed = assert_mapping_converged(&fx, &spec).await;
     assert_eq!(observed.fields["batch_size"], json!(5));
+
+    spec.tags.insert("team".to_owned(), "payments".to_owned());
+    let calls = update_mapping(&fx, &spec, &["tags"]).await;
+    assert_eq!(calls.mutating_operations(), ["Lambda:TagResource"]);
+    spec.tags.remove("team");
+    let calls = update_mapping(&fx, &spec, &["tags"]).await;
+    assert_eq!(calls.mutating_operations(), ["Lambda:UntagResource"]);
+    assert_mapping_converged(&fx, &spec).await;
 
     let before = fx.counter.snapshot();
     fx.delete(&spec).await;
