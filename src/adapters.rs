@@ -10,11 +10,13 @@ pub mod call_counter;
 pub mod cloudwatch_adapter;
 pub mod dynamodb_adapter;
 pub mod event_invoke_adapter;
+pub mod event_source_mapping_adapter;
 pub mod firehose_adapter;
 pub mod iam_adapter;
 pub mod kms_adapter;
 pub mod lambda_adapter;
 pub mod lambda_alias_adapter;
+pub mod lambda_permission_adapter;
 pub mod logs_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
@@ -151,6 +153,12 @@ impl Cloud for AwsCloud {
             SpecBody::EventInvokeConfig(_) => {
                 event_invoke_adapter::observe(c, &spec.physical_name).await
             }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::observe(c, spec, permission).await
+            }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::observe(c, spec, mapping, env).await
+            }
             body => Err(no_adapter(body.kind(), "observe")),
         }
     }
@@ -239,6 +247,12 @@ impl Cloud for AwsCloud {
             SpecBody::EventInvokeConfig(config) => {
                 event_invoke_adapter::create(c, spec, config, ctx).await
             }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::create(c, spec, permission, ctx).await
+            }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::create(c, spec, mapping, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "create")),
         }
     }
@@ -304,6 +318,12 @@ impl Cloud for AwsCloud {
             SpecBody::EventInvokeConfig(config) => {
                 event_invoke_adapter::update(c, spec, config, changed, ctx).await
             }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::update(c, spec, permission, current, changed, ctx).await
+            }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::update(c, spec, mapping, current, changed, ctx).await
+            }
             body => Err(no_adapter(body.kind(), "update")),
         }
     }
@@ -343,6 +363,10 @@ impl Cloud for AwsCloud {
             ResourceKind::Function => lambda_adapter::delete(c, current).await,
             ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
             ResourceKind::EventInvokeConfig => event_invoke_adapter::delete(c, current).await,
+            ResourceKind::LambdaPermission => lambda_permission_adapter::delete(c, current).await,
+            ResourceKind::EventSourceMapping => {
+                event_source_mapping_adapter::delete(c, current).await
+            }
             kind => Err(no_adapter(kind, "delete")),
         }
     }

@@ -11,6 +11,7 @@ mod cloudwatch_adapter_tests;
 mod compute_adapter_tests;
 mod config_fixture_tests;
 mod dynamodb_adapter_tests;
+mod lambda_wiring_adapter_tests;
 mod lock_tests;
 mod logs_adapter_tests;
 mod slice_tests;
