@@ -4,9 +4,20 @@
 //! fields with exactly the names and JSON shapes `ResourceSpec::fields()` resolves to, so a
 //! converged stack plans as no-ops and a no-op apply makes no mutating call.
 
+pub mod apigateway_adapter;
 pub mod aws_clients;
 pub mod call_counter;
+pub mod cloudwatch_adapter;
+pub mod dynamodb_adapter;
+pub mod event_invoke_adapter;
+pub mod event_source_mapping_adapter;
+pub mod firehose_adapter;
+pub mod iam_adapter;
 pub mod kms_adapter;
+pub mod lambda_adapter;
+pub mod lambda_alias_adapter;
+pub mod lambda_permission_adapter;
+pub mod logs_adapter;
 pub mod s3_adapter;
 pub mod sdk_error;
 pub mod sns_adapter;
@@ -70,6 +81,14 @@ pub fn partition_of(region: &str) -> &'static str {
 
 #[async_trait]
 impl Cloud for AwsCloud {
+    fn supports(&self, kind: ResourceKind) -> bool {
+        // Application Auto Scaling (provisioned billing mode) has no adapter yet.
+        !matches!(
+            kind,
+            ResourceKind::ScalingTarget | ResourceKind::ScalingPolicy
+        )
+    }
+
     async fn environment(&self) -> Result<Environment, CloudError> {
         let Some(region) = self.region.clone() else {
             return Err(CloudError::fatal(
@@ -107,10 +126,40 @@ impl Cloud for AwsCloud {
             SpecBody::KmsAlias(_) => kms_adapter::observe_alias(c, &spec.physical_name).await,
             SpecBody::Bucket(_) => s3_adapter::observe(c, &spec.physical_name, env).await,
             SpecBody::Queue(_) => sqs_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Table(_) => dynamodb_adapter::observe(c, &spec.physical_name).await,
             SpecBody::Topic(topic) => {
                 let email = topic.email_subscription.as_deref();
                 sns_adapter::observe(c, &spec.physical_name, email, env).await
             }
+            SpecBody::Alarm(_) => cloudwatch_adapter::observe_alarm(c, &spec.physical_name).await,
+            SpecBody::Dashboard(_) => {
+                cloudwatch_adapter::observe_dashboard(c, &spec.physical_name).await
+            }
+            SpecBody::LogGroup(_) => logs_adapter::observe_group(c, &spec.physical_name).await,
+            SpecBody::SubscriptionFilter(_) => {
+                logs_adapter::observe_filter(c, &spec.physical_name).await
+            }
+            SpecBody::DeliveryStream(_) => firehose_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::RestApi(_) => apigateway_adapter::observe_rest_api(c, spec, env).await,
+            SpecBody::ApiDeployment(_) => apigateway_adapter::observe_deployment(c, spec).await,
+            SpecBody::ApiStage(_) => apigateway_adapter::observe_stage(c, spec, env).await,
+            SpecBody::ApiAccount(_) => apigateway_adapter::observe_account(c, spec).await,
+            SpecBody::UsagePlan(_) => apigateway_adapter::observe_usage_plan(c, spec).await,
+            SpecBody::ApiKey(_) => apigateway_adapter::observe_api_key(c, spec).await,
+            SpecBody::UsagePlanKey(_) => apigateway_adapter::observe_usage_plan_key(c, spec).await,
+            SpecBody::Role(_) => iam_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::Function(_) => lambda_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::LambdaAlias(_) => lambda_alias_adapter::observe(c, &spec.physical_name).await,
+            SpecBody::EventInvokeConfig(_) => {
+                event_invoke_adapter::observe(c, &spec.physical_name).await
+            }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::observe(c, spec, permission).await
+            }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::observe(c, spec, mapping, env).await
+            }
+            body => Err(no_adapter(body.kind(), "observe")),
         }
     }
 
@@ -122,7 +171,18 @@ impl Cloud for AwsCloud {
         let c = &self.clients;
         let tagged = tagging::find_by_tags(
             c,
-            &["kms:key", "s3:bucket", "sqs:queue", "sns:topic"],
+            &[
+                "kms:key",
+                "s3:bucket",
+                "sqs:queue",
+                "sns:topic",
+                "cloudwatch:alarm",
+                "dynamodb:table",
+                // Log groups by service alone: AWS types them `logs:log-group`, moto
+                // `logs:loggroup`; `logical_id` still checks the ARN is a log group.
+                "logs",
+                "firehose:deliverystream",
+            ],
             &[(STACK_TAG, stack)],
         )
         .await?;
@@ -142,7 +202,12 @@ impl Cloud for AwsCloud {
                 ResourceKind::Bucket => Some(s3_adapter::discovered(&resource, env)),
                 ResourceKind::Queue => sqs_adapter::discovered(c, &resource).await?,
                 ResourceKind::Topic => Some(sns_adapter::discovered(&resource)),
-                ResourceKind::KmsAlias => None,
+                ResourceKind::Alarm => cloudwatch_adapter::discovered_alarm(&resource),
+                ResourceKind::Table => dynamodb_adapter::discovered(c, &resource).await?,
+                ResourceKind::LogGroup => logs_adapter::discovered_group(c, &resource).await?,
+                ResourceKind::DeliveryStream => firehose_adapter::discovered(c, &resource).await?,
+                // Aliases are found by name below; the other kinds have no adapter yet.
+                _ => None,
             };
             if let Some(observed) = observed {
                 found.push(Discovered { id, observed });
@@ -161,6 +226,34 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
+            SpecBody::Alarm(alarm) => cloudwatch_adapter::create_alarm(c, spec, alarm, ctx).await,
+            SpecBody::Dashboard(_) => cloudwatch_adapter::create_dashboard(c, spec, ctx).await,
+            SpecBody::Table(_) => dynamodb_adapter::create(c, spec, ctx).await,
+            SpecBody::LogGroup(_) => logs_adapter::create_group(c, spec, ctx).await,
+            SpecBody::SubscriptionFilter(_) => logs_adapter::put_filter(c, spec, ctx).await,
+            SpecBody::DeliveryStream(_) => firehose_adapter::create(c, spec, ctx).await,
+            SpecBody::RestApi(_) => apigateway_adapter::create_rest_api(c, spec, ctx).await,
+            SpecBody::ApiDeployment(_) => apigateway_adapter::create_deployment(c, spec, ctx).await,
+            SpecBody::ApiStage(_) => apigateway_adapter::create_stage(c, spec, ctx).await,
+            SpecBody::ApiAccount(_) => apigateway_adapter::set_account(c, spec, ctx).await,
+            SpecBody::UsagePlan(_) => apigateway_adapter::create_usage_plan(c, spec, ctx).await,
+            SpecBody::ApiKey(_) => apigateway_adapter::create_api_key(c, spec, ctx).await,
+            SpecBody::UsagePlanKey(_) => {
+                apigateway_adapter::create_usage_plan_key(c, spec, ctx).await
+            }
+            SpecBody::Role(role) => iam_adapter::create(c, spec, role, ctx).await,
+            SpecBody::Function(function) => lambda_adapter::create(c, spec, function, ctx).await,
+            SpecBody::LambdaAlias(alias) => lambda_alias_adapter::create(c, spec, alias, ctx).await,
+            SpecBody::EventInvokeConfig(config) => {
+                event_invoke_adapter::create(c, spec, config, ctx).await
+            }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::create(c, spec, permission, ctx).await
+            }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::create(c, spec, mapping, ctx).await
+            }
+            body => Err(no_adapter(body.kind(), "create")),
         }
     }
 
@@ -183,9 +276,55 @@ impl Cloud for AwsCloud {
                 s3_adapter::update(c, spec, bucket, current, changed, ctx).await
             }
             SpecBody::Queue(_) => sqs_adapter::update(c, spec, current, changed, ctx).await,
+            SpecBody::Table(_) => dynamodb_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
+            SpecBody::Alarm(alarm) => {
+                cloudwatch_adapter::update_alarm(c, spec, alarm, current, changed, ctx).await
+            }
+            SpecBody::Dashboard(_) => {
+                cloudwatch_adapter::update_dashboard(c, spec, current, changed, ctx).await
+            }
+            SpecBody::LogGroup(_) => {
+                logs_adapter::update_group(c, spec, current, changed, ctx).await
+            }
+            SpecBody::SubscriptionFilter(_) => {
+                logs_adapter::update_filter(c, spec, current, changed, ctx).await
+            }
+            SpecBody::DeliveryStream(_) => {
+                firehose_adapter::update(c, spec, current, changed, ctx).await
+            }
+            SpecBody::RestApi(_) => {
+                apigateway_adapter::update_rest_api(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiStage(_) => {
+                apigateway_adapter::update_stage(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiAccount(_) => apigateway_adapter::set_account(c, spec, ctx).await,
+            SpecBody::UsagePlan(_) => {
+                apigateway_adapter::update_usage_plan(c, spec, current, changed, ctx).await
+            }
+            SpecBody::ApiKey(_) => {
+                apigateway_adapter::update_api_key(c, spec, current, changed, ctx).await
+            }
+            SpecBody::Role(role) => iam_adapter::update(c, spec, role, current, changed, ctx).await,
+            SpecBody::Function(function) => {
+                lambda_adapter::update(c, spec, function, current, changed, ctx).await
+            }
+            SpecBody::LambdaAlias(alias) => {
+                lambda_alias_adapter::update(c, spec, alias, current, changed, ctx).await
+            }
+            SpecBody::EventInvokeConfig(config) => {
+                event_invoke_adapter::update(c, spec, config, changed, ctx).await
+            }
+            SpecBody::LambdaPermission(permission) => {
+                lambda_permission_adapter::update(c, spec, permission, current, changed, ctx).await
+            }
+            SpecBody::EventSourceMapping(mapping) => {
+                event_source_mapping_adapter::update(c, spec, mapping, current, changed, ctx).await
+            }
+            body => Err(no_adapter(body.kind(), "update")),
         }
     }
 
@@ -202,6 +341,33 @@ impl Cloud for AwsCloud {
             ResourceKind::Bucket => s3_adapter::delete(c, current).await,
             ResourceKind::Queue => sqs_adapter::delete(c, current).await,
             ResourceKind::Topic => sns_adapter::delete(c, current).await,
+            ResourceKind::Alarm => cloudwatch_adapter::delete_alarm(c, current).await,
+            ResourceKind::Dashboard => cloudwatch_adapter::delete_dashboard(c, current).await,
+            ResourceKind::Table => dynamodb_adapter::delete(c, current, ctx).await,
+            ResourceKind::LogGroup => logs_adapter::delete_group(c, current).await,
+            ResourceKind::SubscriptionFilter => logs_adapter::delete_filter(c, current).await,
+            ResourceKind::DeliveryStream => firehose_adapter::delete(c, current).await,
+            ResourceKind::RestApi => apigateway_adapter::delete_rest_api(c, current).await,
+            ResourceKind::ApiDeployment => {
+                apigateway_adapter::delete_deployment(c, current, ctx).await
+            }
+            ResourceKind::ApiStage => apigateway_adapter::delete_stage(c, current).await,
+            // The account's settings are shared by every API in the region: left as they are.
+            ResourceKind::ApiAccount => Ok(()),
+            ResourceKind::UsagePlan => apigateway_adapter::delete_usage_plan(c, current).await,
+            ResourceKind::ApiKey => apigateway_adapter::delete_api_key(c, current).await,
+            ResourceKind::UsagePlanKey => {
+                apigateway_adapter::delete_usage_plan_key(c, current).await
+            }
+            ResourceKind::Role => iam_adapter::delete(c, current).await,
+            ResourceKind::Function => lambda_adapter::delete(c, current).await,
+            ResourceKind::LambdaAlias => lambda_alias_adapter::delete(c, current).await,
+            ResourceKind::EventInvokeConfig => event_invoke_adapter::delete(c, current).await,
+            ResourceKind::LambdaPermission => lambda_permission_adapter::delete(c, current).await,
+            ResourceKind::EventSourceMapping => {
+                event_source_mapping_adapter::delete(c, current).await
+            }
+            kind => Err(no_adapter(kind, "delete")),
         }
     }
 }
@@ -216,9 +382,25 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
         ResourceKind::Bucket => arn.service == "s3",
         ResourceKind::Queue => arn.service == "sqs",
         ResourceKind::Topic => arn.service == "sns",
-        ResourceKind::KmsAlias => false,
+        ResourceKind::Alarm => arn.service == "cloudwatch" && arn.resource.starts_with("alarm:"),
+        ResourceKind::Table => arn.service == "dynamodb" && arn.resource.starts_with("table/"),
+        ResourceKind::LogGroup => arn.service == "logs" && arn.resource.starts_with("log-group:"),
+        ResourceKind::DeliveryStream => {
+            arn.service == "firehose" && arn.resource.starts_with("deliverystream/")
+        }
+        // Aliases carry no tags; the other kinds have no adapter yet.
+        _ => false,
     };
     matches.then_some(id)
+}
+
+/// The error for a kind whose adapter is not written yet: fatal, so nothing is retried.
+fn no_adapter(kind: ResourceKind, operation: &str) -> CloudError {
+    CloudError::fatal(
+        kind.service().as_str(),
+        operation,
+        format!("no adapter for `{kind}` yet"),
+    )
 }
 
 /// Resolves a spec value for sending; an unresolved reference is an executor bug (it starts
@@ -304,6 +486,21 @@ mod tests {
             None
         );
         assert_eq!(logical_id(&tagged("arn:aws:s3:::b", "not an id")), None);
+        let table = tagged(
+            "arn:aws:dynamodb:us-east-1:1:table/tx-dev-transactions",
+            "table/transactions",
+        );
+        assert_eq!(
+            logical_id(&table),
+            Some(ResourceId::new(ResourceKind::Table, "transactions"))
+        );
+        assert_eq!(
+            logical_id(&tagged(
+                "arn:aws:dynamodb:us-east-1:1:table/t/stream/x",
+                "queue/analytics"
+            )),
+            None
+        );
     }
 
     #[test]

@@ -72,6 +72,13 @@ pub trait Cloud: Send + Sync {
     /// The account, region and partition this cloud deploys to.
     async fn environment(&self) -> Result<Environment, CloudError>;
 
+    /// Whether this cloud can manage resources of `kind`; a plan that needs one it cannot is
+    /// refused before any change, naming the kind and the setting that brought it in.
+    fn supports(&self, kind: crate::spec::ResourceKind) -> bool {
+        let _ = kind;
+        true
+    }
+
     /// Reads the object `spec` describes, found by its physical name, alias or tags.
     /// `Ok(None)` when it does not exist.
     async fn observe(

@@ -37,7 +37,13 @@ pub struct Config {
     pub logs: LogsConfig,
     /// `[queues]`: the work queues and their dead-letter queues.
     pub queues: QueuesConfig,
-    /// `[alarms]`: who hears about alarms.
+    /// `[lambda]`: memory, timeouts and concurrency of the four functions.
+    pub lambda: LambdaConfig,
+    /// `[dynamodb]`: the transactions table's billing, recovery and scaling.
+    pub dynamodb: DynamoDbConfig,
+    /// `[api]`: the REST API's stage, cache, throttling and usage plan.
+    pub api: ApiConfig,
+    /// `[alarms]`: who hears about alarms, and their thresholds.
     pub alarms: AlarmsConfig,
     /// `[deploy]`: how the executor runs.
     pub deploy: DeployConfig,
@@ -105,12 +111,122 @@ pub struct QueuesConfig {
     pub dlq_retention_seconds: u32,
 }
 
-/// `[alarms]`: who hears about alarms.
+/// `[lambda]`: memory, timeouts and concurrency of the four functions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaConfig {
+    /// Memory of `transaction-validator` in MB, 128..=10240 (1536 from profiling).
+    pub validator_memory_mb: u32,
+    /// Memory of `notification-handler` in MB, 128..=10240.
+    pub notification_memory_mb: u32,
+    /// Memory of `analytics-processor` in MB, 128..=10240.
+    pub analytics_memory_mb: u32,
+    /// Memory of `reporting-processor` in MB, 128..=10240.
+    pub reporting_memory_mb: u32,
+    /// Timeout of `transaction-validator`, 1..=29 seconds (API Gateway waits 29 s at most).
+    pub validator_timeout_seconds: u32,
+    /// Timeout of `notification-handler`, 1..=900 seconds.
+    pub notification_timeout_seconds: u32,
+    /// Timeout of `analytics-processor`, 1..=900 seconds; its queue's visibility timeout
+    /// must be at least 6x this.
+    pub analytics_timeout_seconds: u32,
+    /// Timeout of `reporting-processor`, 1..=900 seconds; as for analytics.
+    pub reporting_timeout_seconds: u32,
+    /// Reserved concurrency of `transaction-validator`, 0..=1000; 0 reserves nothing.
+    pub reserved_concurrency: u32,
+    /// Provisioned concurrency on the validator's `live` alias; 0 for none.
+    pub provisioned_concurrency: u32,
+}
+
+/// How the transactions table is billed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableBilling {
+    /// Pay per request: during the GSI migration and for unpredictable traffic.
+    OnDemand,
+    /// Provisioned capacity with auto scaling on the table and every index.
+    Provisioned,
+}
+
+/// `[dynamodb]`: the transactions table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoDbConfig {
+    /// `on_demand` or `provisioned`; AWS allows one switch per 24 hours.
+    pub billing_mode: TableBilling,
+    /// Attribute holding each item's expiry (epoch seconds); not a key attribute.
+    pub ttl_attribute: String,
+    /// How far back point-in-time recovery can restore, 1..=35 days.
+    pub pitr_recovery_days: u32,
+    /// Auto scaling floor of every table and index capacity (provisioned mode).
+    pub min_capacity: u32,
+    /// Auto scaling ceiling, at least `min_capacity`.
+    pub max_capacity: u32,
+    /// Auto scaling target utilization in percent, 20..=90.
+    pub target_utilization: u32,
+    /// Initial read capacity when switching to provisioned; unset derives it from the
+    /// observed consumption.
+    pub read_capacity: Option<u32>,
+    /// Initial write capacity when switching to provisioned; unset derives it likewise.
+    pub write_capacity: Option<u32>,
+}
+
+/// The period of the usage plan's quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaPeriod {
+    Day,
+    Week,
+    Month,
+}
+
+impl QuotaPeriod {
+    /// API Gateway's spelling.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            QuotaPeriod::Day => "DAY",
+            QuotaPeriod::Week => "WEEK",
+            QuotaPeriod::Month => "MONTH",
+        }
+    }
+}
+
+/// `[api]`: the REST API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// The stage name: letters, digits, `-` and `_`, at most 128 characters.
+    pub stage: String,
+    /// Stage cache size in GB; one of 0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237.
+    pub cache_size: String,
+    /// How long the GET routes are cached, 0..=3600 seconds.
+    pub cache_ttl_seconds: u32,
+    /// Steady-state requests per second the stage (and the usage plan) allows.
+    pub throttle_rate: u32,
+    /// Burst of requests the stage (and the usage plan) allows.
+    pub throttle_burst: u32,
+    /// Whether every route requires an API key (`x-api-key`).
+    pub api_key_required: bool,
+    /// Requests per `quota_period` the usage plan allows each key.
+    pub quota_limit: u32,
+    /// `day`, `week` or `month`.
+    pub quota_period: QuotaPeriod,
+}
+
+/// `[alarms]`: who hears about alarms, and their thresholds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmsConfig {
     /// Address subscribed to the alarms topic; empty for none.
     pub email: String,
+    /// Per-function error rate (errors / invocations, %) that alarms.
+    pub error_rate_percent: f64,
+    /// API 5XX rate (5XX / requests, %) that alarms.
+    pub api_5xx_rate_percent: f64,
+    /// API p99 latency (ms) that alarms.
+    pub p99_latency_ms: u32,
+    /// Fraction of the account's concurrency limit that alarms.
+    pub concurrency_fraction: f64,
 }
 
 /// What a failed apply does.

@@ -78,6 +78,13 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub firehose: aws_sdk_firehose::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 impl AwsClients {
@@ -121,6 +128,41 @@ impl AwsClients {
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            firehose: aws_sdk_firehose::Client::from_conf(
+                aws_sdk_firehose::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            apigateway: aws_sdk_apigateway::Client::from_conf(
+                aws_sdk_apigateway::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),

@@ -12,7 +12,7 @@ use crate::engine::executor::{ApplyReport, ExecOptions, Executor};
 use crate::engine::observer::observe_all;
 use crate::plan::{ObservedState, Plan, PlanOptions, plan};
 use crate::spec::{CheckedGraph, Environment, GraphError};
-use crate::stack;
+use crate::stack::{self, BundleInfo, StackInputs};
 use crate::state::journal::JournalStore;
 
 /// Why a session could not be opened.
@@ -33,13 +33,30 @@ pub struct Session {
 }
 
 impl Session {
-    /// Reads the environment (one STS call on AWS) and builds the desired graph.
+    /// Reads the environment (one STS call on AWS) and builds the desired graph with the
+    /// bundle embedded in this binary.
     pub async fn open(config: Config, cloud: Arc<dyn Cloud>) -> Result<Self, SessionError> {
+        let bundle = BundleInfo::embedded();
+        // The account's concurrency limit is read by the Lambda adapter once it exists; until
+        // then the concurrency alarm assumes 1000 and says so in its description.
+        let inputs = StackInputs {
+            bundle,
+            account_concurrency_limit: None,
+        };
+        Self::open_with(config, cloud, &inputs).await
+    }
+
+    /// As `open`, with the bundle and account facts given (tests pass their own).
+    pub async fn open_with(
+        config: Config,
+        cloud: Arc<dyn Cloud>,
+        inputs: &StackInputs,
+    ) -> Result<Self, SessionError> {
         let env = cloud
             .environment()
             .await
             .map_err(SessionError::Environment)?;
-        let graph = stack::build(&config, &env)
+        let graph = stack::build(&config, &env, inputs)
             .check()
             .map_err(SessionError::Graph)?;
         Ok(Self {
@@ -68,13 +85,29 @@ impl Session {
 
     /// The pure diff of the desired graph against `observed`.
     pub fn plan(&self, observed: &ObservedState, options: PlanOptions) -> Plan {
-        plan(
+        let mut plan = plan(
             &self.stack_name(),
             &self.env,
             &self.graph,
             observed,
             options,
-        )
+        );
+        let mut unsupported: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action.mutates() && !self.cloud.supports(c.id.kind()))
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        unsupported.dedup();
+        if !unsupported.is_empty() {
+            plan.refusals.push(format!(
+                "this build of txdeploy cannot manage {} yet; they come from the config \
+                 (auto-scaling resources from `dynamodb.billing_mode = \"provisioned\"`): \
+                 change that setting back, or use a txdeploy build that supports them",
+                unsupported.join(", ")
+            ));
+        }
+        plan
     }
 
     /// Executes `plan`, journaling every step and sending events to `events`.

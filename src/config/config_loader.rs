@@ -701,6 +701,11 @@ fn check_type(
                     ..wrong(&format!("must be one of {}", listed.join(", ")), fix)
                 })
             }
+            // `cache_size = 0.5`: a number spelled like one of the choices only lacks quotes.
+            None if choices.contains(&value.to_string().as_str()) => Some(wrong(
+                "must be a string",
+                format!("put the value in quotes: {} = \"{value}\"", spec.key),
+            )),
             None => Some(wrong(
                 "must be a string",
                 format!(
@@ -713,7 +718,28 @@ fn check_type(
                 ),
             )),
         },
-        Kind::Int { .. } | Kind::IntIn { .. } => match value {
+        Kind::Bool if !value.is_bool() => Some(wrong(
+            "must be `true` or `false`",
+            format!(
+                "write {} = true or {} = false, without quotes",
+                spec.key, spec.key
+            ),
+        )),
+        Kind::Float { .. } => match value {
+            toml::Value::Integer(_) | toml::Value::Float(_) => None,
+            toml::Value::String(s) if s.trim().parse::<f64>().is_ok() => Some(wrong(
+                "must be a number, not a string",
+                format!("remove the quotes: {} = {}", spec.key, s.trim()),
+            )),
+            _ => Some(wrong(
+                "must be a number",
+                match default_float(spec) {
+                    Some(d) => format!("write a number without quotes, e.g. {} = {d:?}", spec.key),
+                    None => "write a number without quotes".to_owned(),
+                },
+            )),
+        },
+        Kind::Int { .. } | Kind::OptInt { .. } | Kind::IntIn { .. } => match value {
             toml::Value::Integer(n) => {
                 if u32::try_from(*n).is_ok() {
                     return None;
@@ -753,6 +779,15 @@ fn check_type(
         )),
         _ => None,
     }
+}
+
+/// The embedded default of a number key.
+pub(crate) fn default_float(spec: &config_schema::KeySpec) -> Option<f64> {
+    let defaults: toml::Table = toml::from_str(DEFAULT_CONFIG).ok()?;
+    let value = defaults.get(spec.section)?.get(spec.key)?;
+    value
+        .as_float()
+        .or_else(|| value.as_integer().map(|i| i as f64))
 }
 
 /// The embedded default of an integer key.

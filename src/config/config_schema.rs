@@ -5,7 +5,7 @@
 //! first serde failure. A test keeps the table and the `Config` struct in step.
 
 /// What a key's value must be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     /// A string.
     Str,
@@ -17,6 +17,20 @@ pub enum Kind {
         max: i64,
         why: &'static str,
     },
+    /// An integer in `min..=max` that may be left unset.
+    OptInt {
+        min: i64,
+        max: i64,
+        why: &'static str,
+    },
+    /// A number (an integer is accepted) in `min..=max`.
+    Float {
+        min: f64,
+        max: f64,
+        why: &'static str,
+    },
+    /// `true` or `false`.
+    Bool,
     /// An integer from a fixed set of values.
     IntIn {
         allowed: &'static [i64],
@@ -29,7 +43,7 @@ pub enum Kind {
 }
 
 /// One settable key: `[section]` `key`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KeySpec {
     pub section: &'static str,
     pub key: &'static str,
@@ -55,6 +69,35 @@ pub const LOG_RETENTION_DAYS: &[i64] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
+
+/// The cache sizes (GB) API Gateway offers for a stage cache cluster.
+pub const API_CACHE_SIZES: &[&str] = &["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
+
+const LAMBDA_MEMORY: Kind = Kind::Int {
+    min: 128,
+    max: 10_240,
+    why: "Lambda MemorySize in MB",
+};
+const LAMBDA_TIMEOUT: Kind = Kind::Int {
+    min: 1,
+    max: 900,
+    why: "Lambda Timeout, 15 minutes at most",
+};
+const CAPACITY_UNITS: Kind = Kind::Int {
+    min: 1,
+    max: 40_000,
+    why: "DynamoDB capacity units per table or index",
+};
+const OPT_CAPACITY_UNITS: Kind = Kind::OptInt {
+    min: 1,
+    max: 40_000,
+    why: "DynamoDB capacity units per table or index",
+};
+const PERCENT: Kind = Kind::Float {
+    min: 0.0,
+    max: 100.0,
+    why: "a percentage",
+};
 
 const fn key(section: &'static str, key: &'static str, kind: Kind) -> KeySpec {
     KeySpec { section, key, kind }
@@ -149,7 +192,125 @@ pub const KEYS: &[KeySpec] = &[
             why: "SQS MessageRetentionPeriod, 1 minute to 14 days",
         },
     ),
+    key("lambda", "validator_memory_mb", LAMBDA_MEMORY),
+    key("lambda", "notification_memory_mb", LAMBDA_MEMORY),
+    key("lambda", "analytics_memory_mb", LAMBDA_MEMORY),
+    key("lambda", "reporting_memory_mb", LAMBDA_MEMORY),
+    key("lambda", "validator_timeout_seconds", LAMBDA_TIMEOUT),
+    key("lambda", "notification_timeout_seconds", LAMBDA_TIMEOUT),
+    key("lambda", "analytics_timeout_seconds", LAMBDA_TIMEOUT),
+    key("lambda", "reporting_timeout_seconds", LAMBDA_TIMEOUT),
+    key(
+        "lambda",
+        "reserved_concurrency",
+        Kind::Int {
+            min: 0,
+            max: 1000,
+            why: "Lambda reserved concurrency, within the default account limit of 1000",
+        },
+    ),
+    key(
+        "lambda",
+        "provisioned_concurrency",
+        Kind::Int {
+            min: 0,
+            max: 1000,
+            why: "Lambda provisioned concurrency, within the default account limit of 1000",
+        },
+    ),
+    key(
+        "dynamodb",
+        "billing_mode",
+        Kind::Choice(&["on_demand", "provisioned"]),
+    ),
+    key("dynamodb", "ttl_attribute", Kind::Str),
+    key(
+        "dynamodb",
+        "pitr_recovery_days",
+        Kind::Int {
+            min: 1,
+            max: 35,
+            why: "DynamoDB PITR RecoveryPeriodInDays",
+        },
+    ),
+    key("dynamodb", "min_capacity", CAPACITY_UNITS),
+    key("dynamodb", "max_capacity", CAPACITY_UNITS),
+    key(
+        "dynamodb",
+        "target_utilization",
+        Kind::Int {
+            min: 20,
+            max: 90,
+            why: "Application Auto Scaling target utilization for DynamoDB, in percent",
+        },
+    ),
+    key("dynamodb", "read_capacity", OPT_CAPACITY_UNITS),
+    key("dynamodb", "write_capacity", OPT_CAPACITY_UNITS),
+    key("api", "stage", Kind::Str),
+    key("api", "cache_size", Kind::Choice(API_CACHE_SIZES)),
+    key(
+        "api",
+        "cache_ttl_seconds",
+        Kind::Int {
+            min: 0,
+            max: 3600,
+            why: "API Gateway cache TTL, 1 hour at most",
+        },
+    ),
+    key(
+        "api",
+        "throttle_rate",
+        Kind::Int {
+            min: 1,
+            max: 10_000,
+            why: "requests per second; 10000 is API Gateway's default account limit",
+        },
+    ),
+    key(
+        "api",
+        "throttle_burst",
+        Kind::Int {
+            min: 1,
+            max: 5000,
+            why: "5000 is API Gateway's default account burst",
+        },
+    ),
+    key("api", "api_key_required", Kind::Bool),
+    key(
+        "api",
+        "quota_limit",
+        Kind::Int {
+            min: 1,
+            max: U32_MAX,
+            why: "a usage plan quota counts requests",
+        },
+    ),
+    key(
+        "api",
+        "quota_period",
+        Kind::Choice(&["day", "week", "month"]),
+    ),
     key("alarms", "email", Kind::Str),
+    key("alarms", "error_rate_percent", PERCENT),
+    key("alarms", "api_5xx_rate_percent", PERCENT),
+    key(
+        "alarms",
+        "p99_latency_ms",
+        Kind::Int {
+            min: 1,
+            max: 29_000,
+            why: "API Gateway answers within 29 s",
+        },
+    ),
+    key(
+        "alarms",
+        "concurrency_fraction",
+        Kind::Float {
+            min: 0.01,
+            max: 1.0,
+            why: "a fraction of the account's concurrency limit",
+        },
+    ),
     key(
         "deploy",
         "parallelism",
@@ -218,6 +379,8 @@ mod tests {
         config.aws.profile = Some("default".into());
         config.aws.endpoint_url = Some("http://127.0.0.1:4566".into());
         config.deploy.on_failure = OnFailure::Stop;
+        config.dynamodb.read_capacity = Some(10);
+        config.dynamodb.write_capacity = Some(10);
         config
     }
 
@@ -239,7 +402,8 @@ mod tests {
     #[test]
     fn every_required_key_has_an_embedded_default() {
         let defaults: toml::Table = toml::from_str(crate::config::DEFAULT_CONFIG).unwrap();
-        for spec in KEYS.iter().filter(|k| k.kind != Kind::OptStr) {
+        let optional = |k: &&KeySpec| matches!(k.kind, Kind::OptStr | Kind::OptInt { .. });
+        for spec in KEYS.iter().filter(|k| !optional(k)) {
             assert!(
                 defaults[spec.section].get(spec.key).is_some(),
                 "`{}` has no default in assets/default_config.toml",

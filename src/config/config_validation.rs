@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use super::Config;
 use super::config_error::{ConfigError, Source};
-use super::config_loader::{default_int, dotted};
+use super::config_loader::{default_float, default_int, dotted};
 use super::config_schema::{self, KeySpec, Kind};
 use crate::spec::{Environment, ResourceKind};
+use crate::stack::{BundleInfo, StackInputs};
 
 /// A 12-digit account id, for checking lengths of names that include the account.
 const ACCOUNT_PLACEHOLDER: &str = "123456789012";
@@ -18,6 +19,14 @@ const LONGEST_REGION: &str = "ap-southeast-1";
 const MAX_USER_TAGS: usize = 48;
 /// GLACIER bills every object for at least 90 days.
 const GLACIER_MINIMUM_DAYS: u32 = 90;
+/// API Gateway waits at most 29 seconds for an integration.
+const API_INTEGRATION_TIMEOUT_SECONDS: u32 = 29;
+/// AWS's advice for SQS event sources: a visibility timeout of 6x the function's timeout,
+/// so a batch that Lambda retries is not delivered twice at once.
+const VISIBILITY_TIMEOUT_FACTOR: u32 = 6;
+/// The key attributes of the table and its index: strings, so none can be the TTL attribute
+/// (TTL reads a number of epoch seconds).
+const KEY_ATTRIBUTES: [&str; 3] = ["transaction_id", "merchant_id", "transaction_date"];
 
 /// Checks every rule; returns every violation.
 pub fn validate(config: &Config, sources: &BTreeMap<String, Source>) -> Vec<ConfigError> {
@@ -30,6 +39,9 @@ pub fn validate(config: &Config, sources: &BTreeMap<String, Source>) -> Vec<Conf
     v.tags(config);
     v.logs(config);
     v.queues(config);
+    v.lambda(config);
+    v.dynamodb(config);
+    v.api(config);
     v.alarms(config);
     v.aws(config);
     v.errors
@@ -39,7 +51,7 @@ pub fn validate(config: &Config, sources: &BTreeMap<String, Source>) -> Vec<Conf
 pub fn int_violation(spec: &KeySpec, value: i64, default: Option<i64>) -> Option<(String, String)> {
     let default_note = default.map(|d| format!("{d} (the default)"));
     match spec.kind {
-        Kind::Int { min, max, why } => {
+        Kind::Int { min, max, why } | Kind::OptInt { min, max, why } => {
             if (min..=max).contains(&value) {
                 return None;
             }
@@ -86,6 +98,25 @@ pub fn int_violation(spec: &KeySpec, value: i64, default: Option<i64>) -> Option
     }
 }
 
+/// The rule and fix for a number outside its key's range, or `None` when it is allowed.
+pub fn float_violation(
+    spec: &KeySpec,
+    value: f64,
+    default: Option<f64>,
+) -> Option<(String, String)> {
+    let Kind::Float { min, max, why } = spec.kind else {
+        return None;
+    };
+    if (min..=max).contains(&value) {
+        return None;
+    }
+    let fix = match default {
+        Some(d) => format!("set it to {d:?} (the default) or any number from {min:?} to {max:?}"),
+        None => format!("set it to a number from {min:?} to {max:?}"),
+    };
+    Some((format!("must be between {min:?} and {max:?} ({why})"), fix))
+}
+
 struct Validator<'a> {
     sources: &'a BTreeMap<String, Source>,
     errors: Vec<ConfigError>,
@@ -115,6 +146,15 @@ impl Validator<'_> {
         };
         for spec in config_schema::KEYS {
             let value = table.get(spec.section).and_then(|s| s.get(spec.key));
+            if matches!(spec.kind, Kind::Float { .. }) {
+                let number = value.and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)));
+                if let Some(x) = number
+                    && let Some((rule, fix)) = float_violation(spec, x, default_float(spec))
+                {
+                    self.push(&spec.dotted(), format!("{x:?}"), rule, fix);
+                }
+                continue;
+            }
             let Some(n) = value.and_then(toml::Value::as_integer) else {
                 continue;
             };
@@ -188,7 +228,15 @@ impl Validator<'_> {
             region: configured_region.unwrap_or_else(|| LONGEST_REGION.to_owned()),
             partition: "aws".to_owned(),
         };
-        let Ok(graph) = crate::stack::build(config, &env).check() else {
+        // Names do not depend on the code or the account's limits.
+        let inputs = StackInputs {
+            bundle: BundleInfo {
+                code_sha256: String::new(),
+                architecture: "x86_64".to_owned(),
+            },
+            account_concurrency_limit: None,
+        };
+        let Ok(graph) = crate::stack::build(config, &env, &inputs).check() else {
             return;
         };
         let stack = config.stack_name();
@@ -360,10 +408,7 @@ impl Validator<'_> {
 
     fn queues(&mut self, config: &Config) {
         let q = &config.queues;
-        let in_range = |key: &str, n: u32| {
-            config_schema::find("queues", key)
-                .is_none_or(|spec| int_violation(spec, i64::from(n), None).is_none())
-        };
+        let in_range = |key: &str, n: u32| Self::in_range("queues", key, n);
         // Only compare two retentions that are each valid, so one mistake is one error.
         if in_range("message_retention_seconds", q.message_retention_seconds)
             && in_range("dlq_retention_seconds", q.dlq_retention_seconds)
@@ -382,6 +427,210 @@ impl Validator<'_> {
                     "set it to {} or more (1209600, the default, is the SQS maximum)",
                     q.message_retention_seconds
                 ),
+            );
+        }
+    }
+
+    /// Whether `section.key` holds a value its own range allows, so cross-key rules only
+    /// compare valid values and one mistake is one error.
+    fn in_range(section: &str, key: &str, n: u32) -> bool {
+        config_schema::find(section, key)
+            .is_none_or(|spec| int_violation(spec, i64::from(n), None).is_none())
+    }
+
+    fn lambda(&mut self, config: &Config) {
+        let l = &config.lambda;
+        if Self::in_range(
+            "lambda",
+            "validator_timeout_seconds",
+            l.validator_timeout_seconds,
+        ) && l.validator_timeout_seconds > API_INTEGRATION_TIMEOUT_SECONDS
+        {
+            self.push(
+                "lambda.validator_timeout_seconds",
+                l.validator_timeout_seconds.to_string(),
+                format!(
+                    "must be at most {API_INTEGRATION_TIMEOUT_SECONDS}: API Gateway stops waiting \
+                     for the function after {API_INTEGRATION_TIMEOUT_SECONDS} s and answers 504 \
+                     while the function keeps running"
+                ),
+                format!(
+                    "set it to {API_INTEGRATION_TIMEOUT_SECONDS} or less (10, the default, \
+                     leaves room for retries)"
+                ),
+            );
+        }
+        if l.provisioned_concurrency > 0
+            && l.reserved_concurrency > 0
+            && Self::in_range(
+                "lambda",
+                "provisioned_concurrency",
+                l.provisioned_concurrency,
+            )
+            && Self::in_range("lambda", "reserved_concurrency", l.reserved_concurrency)
+            && l.provisioned_concurrency > l.reserved_concurrency
+        {
+            self.push(
+                "lambda.provisioned_concurrency",
+                l.provisioned_concurrency.to_string(),
+                format!(
+                    "must be at most `lambda.reserved_concurrency` ({}): Lambda refuses to \
+                     provision more instances than the function may run",
+                    l.reserved_concurrency
+                ),
+                format!(
+                    "lower `lambda.provisioned_concurrency` to {} or less, or raise \
+                     `lambda.reserved_concurrency`",
+                    l.reserved_concurrency
+                ),
+            );
+        }
+        // Each work queue is consumed by its processor: AWS advises a visibility timeout of at
+        // least 6x the function's timeout, or a retried batch is delivered twice at once.
+        let visibility = config.queues.visibility_timeout_seconds;
+        if !Self::in_range("queues", "visibility_timeout_seconds", visibility) {
+            return;
+        }
+        let consumers = [
+            (
+                "lambda.analytics_timeout_seconds",
+                "analytics",
+                l.analytics_timeout_seconds,
+            ),
+            (
+                "lambda.reporting_timeout_seconds",
+                "reporting",
+                l.reporting_timeout_seconds,
+            ),
+        ];
+        let worst = consumers
+            .into_iter()
+            .filter(|(key, _, t)| {
+                let (section, name) = key.split_once('.').unwrap_or_default();
+                Self::in_range(section, name, *t)
+            })
+            .max_by_key(|(_, _, t)| *t);
+        if let Some((key, queue, timeout)) = worst {
+            let needed = timeout.saturating_mul(VISIBILITY_TIMEOUT_FACTOR);
+            if visibility < needed {
+                self.push(
+                    "queues.visibility_timeout_seconds",
+                    visibility.to_string(),
+                    format!(
+                        "must be at least {VISIBILITY_TIMEOUT_FACTOR} x `{key}` ({timeout}) = \
+                         {needed}: the `{queue}` queue's consumer could still be working on a \
+                         batch when its messages become visible again"
+                    ),
+                    format!(
+                        "set `queues.visibility_timeout_seconds` to {needed} or more, or lower \
+                         `{key}` to {} or less",
+                        visibility / VISIBILITY_TIMEOUT_FACTOR
+                    ),
+                );
+            }
+        }
+    }
+
+    fn dynamodb(&mut self, config: &Config) {
+        let d = &config.dynamodb;
+        let attribute = &d.ttl_attribute;
+        let shown = format!("{attribute:?}");
+        if attribute.is_empty() || attribute.len() > 255 {
+            self.push(
+                "dynamodb.ttl_attribute",
+                shown,
+                "must be 1 to 255 bytes long (DynamoDB attribute names)",
+                "set it to \"expires_at\" (the default)",
+            );
+        } else if KEY_ATTRIBUTES.contains(&attribute.as_str()) {
+            self.push(
+                "dynamodb.ttl_attribute",
+                shown,
+                format!(
+                    "must not be a key attribute ({}): those are strings, and TTL reads a \
+                     number of epoch seconds",
+                    KEY_ATTRIBUTES.map(|a| format!("`{a}`")).join(", ")
+                ),
+                "use a separate attribute such as \"expires_at\" (the default)",
+            );
+        }
+        let bounds_valid = Self::in_range("dynamodb", "min_capacity", d.min_capacity)
+            && Self::in_range("dynamodb", "max_capacity", d.max_capacity);
+        if !bounds_valid {
+            return;
+        }
+        if d.max_capacity < d.min_capacity {
+            self.push(
+                "dynamodb.max_capacity",
+                d.max_capacity.to_string(),
+                format!(
+                    "must be at least `dynamodb.min_capacity` ({}): Application Auto Scaling \
+                     refuses a target whose maximum is below its minimum",
+                    d.min_capacity
+                ),
+                format!(
+                    "set `dynamodb.max_capacity` to {} or more, or lower `dynamodb.min_capacity`",
+                    d.min_capacity
+                ),
+            );
+            return;
+        }
+        for (key, value) in [
+            ("dynamodb.read_capacity", d.read_capacity),
+            ("dynamodb.write_capacity", d.write_capacity),
+        ] {
+            let Some(units) = value else { continue };
+            let (section, name) = key.split_once('.').unwrap_or_default();
+            if Self::in_range(section, name, units)
+                && !(d.min_capacity..=d.max_capacity).contains(&units)
+            {
+                self.push(
+                    key,
+                    units.to_string(),
+                    format!(
+                        "must be within `dynamodb.min_capacity`..=`dynamodb.max_capacity` \
+                         ({}..={}): auto scaling would move it there at once",
+                        d.min_capacity, d.max_capacity
+                    ),
+                    format!(
+                        "set it between {} and {}, or leave it unset to derive it from the \
+                         observed consumption",
+                        d.min_capacity, d.max_capacity
+                    ),
+                );
+            }
+        }
+    }
+
+    fn api(&mut self, config: &Config) {
+        let stage = &config.api.stage;
+        let shown = format!("{stage:?}");
+        if stage.is_empty() || stage.chars().count() > 128 {
+            self.push(
+                "api.stage",
+                shown,
+                "must be 1 to 128 characters (API Gateway stage names)",
+                "set it to \"prod\" (the default)",
+            );
+        } else if let Some(c) = stage
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            let suggestion: String = stage
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            self.push(
+                "api.stage",
+                shown,
+                format!("contains `{c}`; API Gateway stage names are letters, digits, `-` and `_`"),
+                format!("use `{suggestion}`"),
             );
         }
     }
@@ -433,15 +682,38 @@ impl Validator<'_> {
     }
 }
 
-/// The longest name each kind allows, and what to call it; `None` for kinds with no name
-/// in AWS (a KMS key is found by its alias).
+/// The longest name each kind allows, and what to call it; `None` for kinds whose physical
+/// name is no AWS name derived from `{prefix}-{env}` (a KMS key is found by its alias,
+/// scaling targets, deployments and event source mappings get generated ids, an alias is
+/// always `live`, a stage is named by `api.stage`).
 fn name_limit(kind: ResourceKind) -> Option<(usize, &'static str)> {
     match kind {
-        ResourceKind::KmsKey => None,
         ResourceKind::KmsAlias => Some((256, "KMS alias name")),
         ResourceKind::Bucket => Some((63, "S3 bucket name")),
         ResourceKind::Queue => Some((80, "SQS queue name")),
         ResourceKind::Topic => Some((256, "SNS topic name")),
+        ResourceKind::Role => Some((64, "IAM role name")),
+        ResourceKind::LogGroup => Some((512, "log group name")),
+        ResourceKind::SubscriptionFilter => Some((512, "subscription filter name")),
+        ResourceKind::DeliveryStream => Some((64, "Firehose delivery stream name")),
+        ResourceKind::Table => Some((255, "DynamoDB table name")),
+        ResourceKind::ScalingPolicy => Some((256, "scaling policy name")),
+        ResourceKind::Function => Some((64, "Lambda function name")),
+        ResourceKind::LambdaPermission => Some((100, "Lambda permission statement id")),
+        ResourceKind::RestApi => Some((1024, "REST API name")),
+        ResourceKind::UsagePlan => Some((1024, "usage plan name")),
+        ResourceKind::ApiKey => Some((1024, "API key name")),
+        ResourceKind::Alarm => Some((255, "CloudWatch alarm name")),
+        ResourceKind::Dashboard => Some((255, "CloudWatch dashboard name")),
+        ResourceKind::KmsKey
+        | ResourceKind::ScalingTarget
+        | ResourceKind::LambdaAlias
+        | ResourceKind::EventInvokeConfig
+        | ResourceKind::EventSourceMapping
+        | ResourceKind::ApiAccount
+        | ResourceKind::ApiDeployment
+        | ResourceKind::ApiStage
+        | ResourceKind::UsagePlanKey => None,
     }
 }
 
@@ -744,6 +1016,201 @@ mod tests {
             Source::Flag {
                 flag: "--parallelism".into()
             }
+        );
+    }
+
+    #[test]
+    fn lambda_memory_and_timeouts_are_in_aws_ranges() {
+        let mut c = valid();
+        c.lambda.validator_memory_mb = 100;
+        c.lambda.reporting_memory_mb = 20_000;
+        c.lambda.notification_timeout_seconds = 0;
+        assert_eq!(
+            keys(&c),
+            [
+                "lambda.validator_memory_mb",
+                "lambda.reporting_memory_mb",
+                "lambda.notification_timeout_seconds"
+            ]
+        );
+        let errors = validate(&c, &BTreeMap::new());
+        assert_eq!(
+            errors[0].rule,
+            "must be between 128 and 10240 (Lambda MemorySize in MB)"
+        );
+    }
+
+    #[test]
+    fn the_validator_must_answer_before_api_gateway_gives_up() {
+        let mut c = valid();
+        c.lambda.validator_timeout_seconds = 30;
+        let errors = validate(&c, &BTreeMap::new());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].key, "lambda.validator_timeout_seconds");
+        assert!(errors[0].rule.contains("29 s"), "{}", errors[0].rule);
+        c.lambda.validator_timeout_seconds = 29;
+        assert_eq!(keys(&c), Vec::<String>::new());
+    }
+
+    #[test]
+    fn visibility_timeout_covers_six_times_the_slowest_consumer_naming_both_keys() {
+        let mut c = valid();
+        c.lambda.reporting_timeout_seconds = 60;
+        let errors = validate(&c, &BTreeMap::new());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "queues.visibility_timeout_seconds");
+        assert!(
+            errors[0]
+                .rule
+                .contains("`lambda.reporting_timeout_seconds` (60) = 360"),
+            "{}",
+            errors[0].rule
+        );
+        assert!(errors[0].fix.contains("360 or more"), "{}", errors[0].fix);
+        assert!(errors[0].fix.contains("30 or less"), "{}", errors[0].fix);
+        c.queues.visibility_timeout_seconds = 360;
+        assert_eq!(keys(&c), Vec::<String>::new());
+        // An out-of-range timeout is its own error, not a second one here.
+        c.lambda.analytics_timeout_seconds = 5000;
+        assert_eq!(keys(&c), ["lambda.analytics_timeout_seconds"]);
+    }
+
+    #[test]
+    fn provisioned_concurrency_fits_in_the_reservation() {
+        let mut c = valid();
+        c.lambda.provisioned_concurrency = 150;
+        assert_eq!(keys(&c), ["lambda.provisioned_concurrency"]);
+        c.lambda.reserved_concurrency = 0;
+        assert_eq!(keys(&c), Vec::<String>::new());
+        c.lambda.reserved_concurrency = 1001;
+        assert_eq!(keys(&c), ["lambda.reserved_concurrency"]);
+    }
+
+    #[test]
+    fn table_settings_are_checked_against_dynamodb_and_auto_scaling() {
+        let mut c = valid();
+        c.dynamodb.pitr_recovery_days = 36;
+        c.dynamodb.ttl_attribute = "transaction_id".into();
+        c.dynamodb.target_utilization = 95;
+        assert_eq!(
+            keys(&c),
+            [
+                "dynamodb.pitr_recovery_days",
+                "dynamodb.target_utilization",
+                "dynamodb.ttl_attribute"
+            ]
+        );
+        let mut c = valid();
+        c.dynamodb.min_capacity = 50;
+        c.dynamodb.max_capacity = 10;
+        c.dynamodb.read_capacity = Some(1);
+        // Inverted bounds are one error; the initial capacity is not judged against them.
+        assert_eq!(keys(&c), ["dynamodb.max_capacity"]);
+        c.dynamodb.max_capacity = 100;
+        assert_eq!(keys(&c), ["dynamodb.read_capacity"]);
+        c.dynamodb.read_capacity = Some(50);
+        c.dynamodb.write_capacity = Some(101);
+        assert_eq!(keys(&c), ["dynamodb.write_capacity"]);
+    }
+
+    #[test]
+    fn stage_names_and_api_ranges() {
+        let mut c = valid();
+        c.api.stage = "prod v2".into();
+        c.api.cache_ttl_seconds = 3601;
+        c.api.throttle_burst = 0;
+        let errors = validate(&c, &BTreeMap::new());
+        let found: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            found,
+            ["api.cache_ttl_seconds", "api.throttle_burst", "api.stage"]
+        );
+        assert_eq!(errors[2].fix, "use `prod_v2`");
+    }
+
+    #[test]
+    fn alarm_thresholds_are_percentages_and_fractions() {
+        let mut c = valid();
+        c.alarms.error_rate_percent = 150.0;
+        c.alarms.concurrency_fraction = 0.0;
+        c.alarms.p99_latency_ms = 0;
+        let errors = validate(&c, &BTreeMap::new());
+        let found: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("alarms.error_rate_percent", "150.0"),
+                ("alarms.p99_latency_ms", "0"),
+                ("alarms.concurrency_fraction", "0.0"),
+            ]
+        );
+        assert_eq!(
+            errors[0].fix,
+            "set it to 1.0 (the default) or any number from 0.0 to 100.0"
+        );
+    }
+
+    #[test]
+    fn every_derived_name_is_checked_against_its_aws_limit() {
+        let config = valid();
+        let env = Environment {
+            account_id: ACCOUNT_PLACEHOLDER.to_owned(),
+            region: LONGEST_REGION.to_owned(),
+            partition: "aws".to_owned(),
+        };
+        let graph = crate::stack::build(&config, &env, &crate::stack::test_inputs())
+            .check()
+            .unwrap();
+        let mut limited = std::collections::BTreeSet::new();
+        for spec in graph.in_order() {
+            if let Some((limit, what)) = name_limit(spec.kind()) {
+                assert!(
+                    spec.physical_name.chars().count() <= limit,
+                    "{what} `{}`",
+                    spec.physical_name
+                );
+                limited.insert(spec.kind());
+            }
+        }
+        for kind in [
+            ResourceKind::Function,
+            ResourceKind::Role,
+            ResourceKind::LogGroup,
+            ResourceKind::Table,
+            ResourceKind::RestApi,
+            ResourceKind::Alarm,
+            ResourceKind::Dashboard,
+            ResourceKind::DeliveryStream,
+        ] {
+            assert!(limited.contains(&kind), "{kind} names are not checked");
+        }
+        assert_eq!(
+            name_limit(ResourceKind::Function),
+            Some((64, "Lambda function name"))
+        );
+        assert_eq!(name_limit(ResourceKind::Role), Some((64, "IAM role name")));
+        assert_eq!(
+            name_limit(ResourceKind::LogGroup),
+            Some((512, "log group name"))
+        );
+        assert_eq!(
+            name_limit(ResourceKind::Table),
+            Some((255, "DynamoDB table name"))
+        );
+        assert_eq!(
+            name_limit(ResourceKind::RestApi),
+            Some((1024, "REST API name"))
+        );
+        assert_eq!(
+            name_limit(ResourceKind::Alarm),
+            Some((255, "CloudWatch alarm name"))
+        );
+        assert_eq!(
+            name_limit(ResourceKind::DeliveryStream),
+            Some((64, "Firehose delivery stream name"))
         );
     }
 }

@@ -111,7 +111,7 @@ mod tests {
     use crate::stack::{LOGICAL_TAG, STACK_TAG};
 
     fn graph() -> CheckedGraph {
-        crate::stack::build(&Config::defaults().unwrap(), &fake_environment())
+        crate::stack::foundation(&Config::defaults().unwrap(), &fake_environment())
             .check()
             .unwrap()
     }

@@ -11,7 +11,7 @@ use crate::plan::{Action, ObservedState, PlanOptions, plan};
 use crate::spec::CheckedGraph;
 
 fn graph() -> CheckedGraph {
-    crate::stack::build(&Config::defaults().unwrap(), &fake_environment())
+    crate::stack::foundation(&Config::defaults().unwrap(), &fake_environment())
         .check()
         .unwrap()
 }

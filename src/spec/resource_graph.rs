@@ -45,6 +45,17 @@ impl ResourceGraph {
         id
     }
 
+    /// The specs, in the order they were added.
+    pub fn specs(&self) -> &[ResourceSpec] {
+        &self.specs
+    }
+
+    /// Keeps only the specs `keep` accepts (for example the services a cloud can serve);
+    /// `check` then reports any reference to a spec that was dropped.
+    pub fn retain(&mut self, keep: impl FnMut(&ResourceSpec) -> bool) {
+        self.specs.retain(keep);
+    }
+
     /// Checks ids, references and acyclicity; returns every problem found.
     pub fn check(self) -> Result<CheckedGraph, Vec<GraphError>> {
         let mut errors = Vec::new();

@@ -7,25 +7,66 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The AWS service a resource belongs to; the executor limits concurrency per service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Service {
+    #[serde(rename = "kms")]
     Kms,
+    #[serde(rename = "s3")]
     S3,
+    #[serde(rename = "sqs")]
     Sqs,
+    #[serde(rename = "sns")]
     Sns,
+    #[serde(rename = "iam")]
+    Iam,
+    #[serde(rename = "logs")]
+    Logs,
+    #[serde(rename = "firehose")]
+    Firehose,
+    #[serde(rename = "dynamodb")]
+    DynamoDb,
+    #[serde(rename = "application-autoscaling")]
+    ApplicationAutoScaling,
+    #[serde(rename = "lambda")]
+    Lambda,
+    #[serde(rename = "apigateway")]
+    ApiGateway,
+    #[serde(rename = "cloudwatch")]
+    CloudWatch,
 }
 
 impl Service {
     /// Every service, in display order.
-    pub const ALL: [Service; 4] = [Service::Kms, Service::S3, Service::Sqs, Service::Sns];
+    pub const ALL: [Service; 12] = [
+        Service::Kms,
+        Service::S3,
+        Service::Sqs,
+        Service::Sns,
+        Service::Iam,
+        Service::Logs,
+        Service::Firehose,
+        Service::DynamoDb,
+        Service::ApplicationAutoScaling,
+        Service::Lambda,
+        Service::ApiGateway,
+        Service::CloudWatch,
+    ];
 
-    /// The lowercase service name used in messages and per-service limits.
+    /// The lowercase service name used in messages and per-service limits; it is also the
+    /// service's prefix in IAM actions and ARNs.
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Kms => "kms",
             Service::S3 => "s3",
             Service::Sqs => "sqs",
             Service::Sns => "sns",
+            Service::Iam => "iam",
+            Service::Logs => "logs",
+            Service::Firehose => "firehose",
+            Service::DynamoDb => "dynamodb",
+            Service::ApplicationAutoScaling => "application-autoscaling",
+            Service::Lambda => "lambda",
+            Service::ApiGateway => "apigateway",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 }
@@ -44,11 +85,75 @@ pub enum ResourceKind {
     Bucket,
     Queue,
     Topic,
+    /// An IAM role with one inline policy.
+    Role,
+    /// A CloudWatch Logs log group.
+    LogGroup,
+    /// A log group's subscription filter (to the archive delivery stream).
+    SubscriptionFilter,
+    /// A Firehose delivery stream writing to S3.
+    DeliveryStream,
+    /// A DynamoDB table with its global secondary indexes.
+    Table,
+    /// An Application Auto Scaling scalable target (a table's or index's capacity).
+    ScalingTarget,
+    /// A target-tracking scaling policy on a scalable target.
+    ScalingPolicy,
+    /// A Lambda function; each apply that changes it publishes a version.
+    Function,
+    /// The `live` alias of a function, pointing at its published version.
+    LambdaAlias,
+    /// How Lambda handles a function's asynchronous invocations (retries, destinations).
+    EventInvokeConfig,
+    /// An SQS event source mapping that invokes a function's alias.
+    EventSourceMapping,
+    /// One statement of a function alias's resource policy (API Gateway may invoke it).
+    LambdaPermission,
+    /// The account's API Gateway settings in the region (the CloudWatch Logs role).
+    ApiAccount,
+    /// A REST API with its whole definition (resources, models, validators, methods).
+    RestApi,
+    /// A snapshot of a REST API's definition that a stage serves.
+    ApiDeployment,
+    /// A REST API stage (tracing, access logs, cache, method settings).
+    ApiStage,
+    /// A usage plan (throttle, quota) on a stage.
+    UsagePlan,
+    /// An API key.
+    ApiKey,
+    /// The membership of an API key in a usage plan.
+    UsagePlanKey,
+    /// A CloudWatch metric alarm.
+    Alarm,
+    /// A CloudWatch dashboard.
+    Dashboard,
 }
 
 impl ResourceKind {
-    /// Every kind, in the order used to sort deletions of orphans (dependents first).
-    pub const ALL: [ResourceKind; 5] = [
+    /// Every kind, in the order used to sort deletions of orphans (dependents first): a kind
+    /// comes before every kind it may reference.
+    pub const ALL: [ResourceKind; 26] = [
+        ResourceKind::Dashboard,
+        ResourceKind::Alarm,
+        ResourceKind::UsagePlanKey,
+        ResourceKind::ApiKey,
+        ResourceKind::UsagePlan,
+        ResourceKind::ApiStage,
+        ResourceKind::ApiDeployment,
+        ResourceKind::LambdaPermission,
+        ResourceKind::RestApi,
+        ResourceKind::ApiAccount,
+        ResourceKind::ScalingPolicy,
+        ResourceKind::ScalingTarget,
+        ResourceKind::EventSourceMapping,
+        ResourceKind::EventInvokeConfig,
+        ResourceKind::LambdaAlias,
+        ResourceKind::Function,
+        ResourceKind::SubscriptionFilter,
+        ResourceKind::DeliveryStream,
+        ResourceKind::LogGroup,
+        ResourceKind::Role,
+        ResourceKind::Table,
         ResourceKind::Topic,
         ResourceKind::Queue,
         ResourceKind::Bucket,
@@ -64,6 +169,27 @@ impl ResourceKind {
             ResourceKind::Bucket => "bucket",
             ResourceKind::Queue => "queue",
             ResourceKind::Topic => "topic",
+            ResourceKind::Role => "role",
+            ResourceKind::LogGroup => "log_group",
+            ResourceKind::SubscriptionFilter => "subscription_filter",
+            ResourceKind::DeliveryStream => "delivery_stream",
+            ResourceKind::Table => "table",
+            ResourceKind::ScalingTarget => "scaling_target",
+            ResourceKind::ScalingPolicy => "scaling_policy",
+            ResourceKind::Function => "function",
+            ResourceKind::LambdaAlias => "lambda_alias",
+            ResourceKind::EventInvokeConfig => "event_invoke_config",
+            ResourceKind::EventSourceMapping => "event_source_mapping",
+            ResourceKind::LambdaPermission => "lambda_permission",
+            ResourceKind::ApiAccount => "api_account",
+            ResourceKind::RestApi => "rest_api",
+            ResourceKind::ApiDeployment => "api_deployment",
+            ResourceKind::ApiStage => "api_stage",
+            ResourceKind::UsagePlan => "usage_plan",
+            ResourceKind::ApiKey => "api_key",
+            ResourceKind::UsagePlanKey => "usage_plan_key",
+            ResourceKind::Alarm => "alarm",
+            ResourceKind::Dashboard => "dashboard",
         }
     }
 
@@ -74,6 +200,26 @@ impl ResourceKind {
             ResourceKind::Bucket => Service::S3,
             ResourceKind::Queue => Service::Sqs,
             ResourceKind::Topic => Service::Sns,
+            ResourceKind::Role => Service::Iam,
+            ResourceKind::LogGroup | ResourceKind::SubscriptionFilter => Service::Logs,
+            ResourceKind::DeliveryStream => Service::Firehose,
+            ResourceKind::Table => Service::DynamoDb,
+            ResourceKind::ScalingTarget | ResourceKind::ScalingPolicy => {
+                Service::ApplicationAutoScaling
+            }
+            ResourceKind::Function
+            | ResourceKind::LambdaAlias
+            | ResourceKind::EventInvokeConfig
+            | ResourceKind::EventSourceMapping
+            | ResourceKind::LambdaPermission => Service::Lambda,
+            ResourceKind::ApiAccount
+            | ResourceKind::RestApi
+            | ResourceKind::ApiDeployment
+            | ResourceKind::ApiStage
+            | ResourceKind::UsagePlan
+            | ResourceKind::ApiKey
+            | ResourceKind::UsagePlanKey => Service::ApiGateway,
+            ResourceKind::Alarm | ResourceKind::Dashboard => Service::CloudWatch,
         }
     }
 
@@ -83,7 +229,27 @@ impl ResourceKind {
     pub fn is_data_bearing(self) -> bool {
         matches!(
             self,
-            ResourceKind::KmsKey | ResourceKind::Bucket | ResourceKind::Queue
+            ResourceKind::KmsKey | ResourceKind::Bucket | ResourceKind::Queue | ResourceKind::Table
+        )
+    }
+
+    /// Whether AWS lets this kind carry tags; the spec of a taggable kind has a `tags` field.
+    ///
+    /// Aliases, subscription filters, scaling policies, event-invoke configs, permissions,
+    /// deployments, plan keys, the account settings and dashboards have no tags in AWS.
+    pub fn is_taggable(self) -> bool {
+        !matches!(
+            self,
+            ResourceKind::KmsAlias
+                | ResourceKind::SubscriptionFilter
+                | ResourceKind::ScalingPolicy
+                | ResourceKind::LambdaAlias
+                | ResourceKind::EventInvokeConfig
+                | ResourceKind::LambdaPermission
+                | ResourceKind::ApiAccount
+                | ResourceKind::ApiDeployment
+                | ResourceKind::UsagePlanKey
+                | ResourceKind::Dashboard
         )
     }
 
@@ -93,11 +259,9 @@ impl ResourceKind {
     /// (the `live` alias reads the version) is updated in the same apply instead of the next.
     pub fn outputs_changed_by_update(self) -> &'static [crate::spec::OutputKey] {
         match self {
-            ResourceKind::KmsKey
-            | ResourceKind::KmsAlias
-            | ResourceKind::Bucket
-            | ResourceKind::Queue
-            | ResourceKind::Topic => &[],
+            // Every configuration or code update publishes a new version.
+            ResourceKind::Function => &[crate::spec::OutputKey::Version],
+            _ => &[],
         }
     }
 
@@ -192,8 +356,44 @@ impl<'de> Deserialize<'de> for ResourceId {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_and_parses_from_its_name() {
+        for kind in ResourceKind::ALL {
+            assert_eq!(kind.as_str().parse::<ResourceKind>(), Ok(kind));
+            assert_eq!(ResourceKind::ALL.iter().filter(|k| **k == kind).count(), 1);
+            assert!(Service::ALL.contains(&kind.service()));
+        }
+    }
+
+    #[test]
+    fn service_names_are_the_iam_prefixes_and_serialize_as_such() {
+        for service in Service::ALL {
+            let json = serde_json::to_value(service).unwrap();
+            assert_eq!(json, serde_json::Value::from(service.as_str()));
+        }
+        assert_eq!(Service::DynamoDb.as_str(), "dynamodb");
+    }
+
+    #[test]
+    fn orphans_are_deleted_before_what_they_reference() {
+        use ResourceKind as K;
+        let before = |a: K, b: K| a.delete_rank() < b.delete_rank();
+        assert!(before(K::LambdaPermission, K::RestApi));
+        assert!(before(K::RestApi, K::LambdaAlias));
+        assert!(before(K::LambdaAlias, K::Function));
+        assert!(before(K::Function, K::Role));
+        assert!(before(K::Function, K::LogGroup));
+        assert!(before(K::SubscriptionFilter, K::DeliveryStream));
+        assert!(before(K::ScalingPolicy, K::ScalingTarget));
+        assert!(before(K::ScalingTarget, K::Table));
+        assert!(before(K::Role, K::Table));
+        assert!(before(K::Table, K::KmsKey));
+        assert!(before(K::Alarm, K::Topic));
+    }
 
     #[test]
     fn id_round_trips_through_its_display_form() {
@@ -215,6 +415,13 @@ mod tests {
                 .parse::<ResourceId>()
                 .unwrap_err()
                 .contains("unknown resource kind")
+        );
+        assert_eq!(
+            "lambda_alias/transaction-validator".parse::<ResourceId>(),
+            Ok(ResourceId::new(
+                ResourceKind::LambdaAlias,
+                "transaction-validator"
+            ))
         );
         assert!(
             "queue/Bad_Name"

@@ -1,15 +1,34 @@
 //! `ResourceSpec`: the typed desired state of one AWS object, and its uniform field view.
 //!
-//! Each kind has its own struct with typed settings; `fields()` turns it into the named,
-//! comparable fields the planner diffs against what the adapters observe. Adapters read the
-//! typed struct; the planner and reporters read the fields.
+//! Each kind has its own struct with typed settings (in [`super::kinds`], one file per
+//! service); `fields()` turns it into the named, comparable fields the planner diffs against
+//! what the adapters observe. Adapters read the typed struct; the planner and reporters read
+//! the fields. The field names live in [`field`] so adapters report exactly the same names.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::kinds::apigateway::{
+    ApiAccountSpec, ApiDeploymentSpec, ApiKeySpec, ApiStageSpec, RestApiSpec, UsagePlanKeySpec,
+    UsagePlanSpec,
+};
+use super::kinds::autoscaling::{ScalingPolicySpec, ScalingTargetSpec};
+use super::kinds::cloudwatch::{AlarmSpec, DashboardSpec};
+use super::kinds::dynamodb::TableSpec;
+use super::kinds::firehose::DeliveryStreamSpec;
+use super::kinds::iam::RoleSpec;
+use super::kinds::kms::{KmsAliasSpec, KmsKeySpec};
+use super::kinds::lambda::{
+    EventInvokeConfigSpec, EventSourceMappingSpec, FunctionSpec, LambdaAliasSpec,
+    LambdaPermissionSpec,
+};
+use super::kinds::logs::{LogGroupSpec, SubscriptionFilterSpec};
+use super::kinds::s3::BucketSpec;
+use super::kinds::sns::TopicSpec;
+use super::kinds::sqs::QueueSpec;
 use super::resource_id::{ResourceId, ResourceKind};
-use super::value::{OutputRef, Value};
+use super::value::Value;
 
 /// What changing a field costs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -31,77 +50,25 @@ pub struct Field {
 /// The comparable view of a spec, by field name.
 pub type Fields = BTreeMap<&'static str, Field>;
 
-fn update(value: impl Into<Value>) -> Field {
+/// A field changed in place.
+pub(crate) fn update(value: impl Into<Value>) -> Field {
     Field {
         value: value.into(),
         on_change: OnChange::Update,
     }
 }
 
-/// A customer-managed KMS key with rotation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct KmsKeySpec {
-    pub description: String,
-    pub rotation_period_days: u32,
-    /// The key policy; must grant only the service principals that need the key.
-    pub policy: Value,
+/// A field whose change replaces the resource, for `reason` (shown in the plan).
+pub(crate) fn replace(value: impl Into<Value>, reason: &'static str) -> Field {
+    Field {
+        value: value.into(),
+        on_change: OnChange::Replace(reason),
+    }
 }
 
-/// `alias/{name}` pointing at a key.
-#[derive(Clone, Debug, PartialEq)]
-pub struct KmsAliasSpec {
-    /// The key id of the target key.
-    pub target_key: OutputRef,
-}
-
-/// S3 lifecycle: archive under a prefix, then expire.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LifecycleSpec {
-    pub prefix: String,
-    pub glacier_after_days: u32,
-    pub expire_after_days: u32,
-    pub noncurrent_expire_after_days: u32,
-}
-
-/// The log-archive bucket with every setting STACK.md names.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BucketSpec {
-    pub versioning: bool,
-    /// ARN of the KMS key for SSE-KMS.
-    pub kms_key: OutputRef,
-    pub bucket_key: bool,
-    /// All four public-access blocks.
-    pub block_public_access: bool,
-    /// The bucket policy (TLS-only Deny).
-    pub policy: Value,
-    pub lifecycle: LifecycleSpec,
-}
-
-/// A queue's dead-letter target.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RedriveSpec {
-    /// ARN of the dead-letter queue.
-    pub dead_letter_queue: OutputRef,
-    pub max_receive_count: u32,
-}
-
-/// An SQS queue, KMS-encrypted, optionally with a redrive policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct QueueSpec {
-    /// ARN of the KMS key.
-    pub kms_key: OutputRef,
-    pub visibility_timeout_seconds: u32,
-    pub message_retention_seconds: u32,
-    pub redrive: Option<RedriveSpec>,
-}
-
-/// An SNS topic, KMS-encrypted.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TopicSpec {
-    /// ARN of the KMS key.
-    pub kms_key: OutputRef,
-    /// Optional e-mail subscription endpoint.
-    pub email_subscription: Option<String>,
+/// `Some(v)` as its value, `None` as null (a setting that must be absent in AWS).
+pub(crate) fn optional<T: Into<Value>>(value: Option<T>) -> Value {
+    value.map_or(Value::Null, Into::into)
 }
 
 /// The kind-specific part of a spec.
@@ -112,6 +79,27 @@ pub enum SpecBody {
     Bucket(BucketSpec),
     Queue(QueueSpec),
     Topic(TopicSpec),
+    Role(RoleSpec),
+    LogGroup(LogGroupSpec),
+    SubscriptionFilter(SubscriptionFilterSpec),
+    DeliveryStream(DeliveryStreamSpec),
+    Table(TableSpec),
+    ScalingTarget(ScalingTargetSpec),
+    ScalingPolicy(ScalingPolicySpec),
+    Function(FunctionSpec),
+    LambdaAlias(LambdaAliasSpec),
+    EventInvokeConfig(EventInvokeConfigSpec),
+    EventSourceMapping(EventSourceMappingSpec),
+    LambdaPermission(LambdaPermissionSpec),
+    ApiAccount(ApiAccountSpec),
+    RestApi(RestApiSpec),
+    ApiDeployment(ApiDeploymentSpec),
+    ApiStage(ApiStageSpec),
+    UsagePlan(UsagePlanSpec),
+    ApiKey(ApiKeySpec),
+    UsagePlanKey(UsagePlanKeySpec),
+    Alarm(AlarmSpec),
+    Dashboard(DashboardSpec),
 }
 
 impl SpecBody {
@@ -122,6 +110,72 @@ impl SpecBody {
             SpecBody::Bucket(_) => ResourceKind::Bucket,
             SpecBody::Queue(_) => ResourceKind::Queue,
             SpecBody::Topic(_) => ResourceKind::Topic,
+            SpecBody::Role(_) => ResourceKind::Role,
+            SpecBody::LogGroup(_) => ResourceKind::LogGroup,
+            SpecBody::SubscriptionFilter(_) => ResourceKind::SubscriptionFilter,
+            SpecBody::DeliveryStream(_) => ResourceKind::DeliveryStream,
+            SpecBody::Table(_) => ResourceKind::Table,
+            SpecBody::ScalingTarget(_) => ResourceKind::ScalingTarget,
+            SpecBody::ScalingPolicy(_) => ResourceKind::ScalingPolicy,
+            SpecBody::Function(_) => ResourceKind::Function,
+            SpecBody::LambdaAlias(_) => ResourceKind::LambdaAlias,
+            SpecBody::EventInvokeConfig(_) => ResourceKind::EventInvokeConfig,
+            SpecBody::EventSourceMapping(_) => ResourceKind::EventSourceMapping,
+            SpecBody::LambdaPermission(_) => ResourceKind::LambdaPermission,
+            SpecBody::ApiAccount(_) => ResourceKind::ApiAccount,
+            SpecBody::RestApi(_) => ResourceKind::RestApi,
+            SpecBody::ApiDeployment(_) => ResourceKind::ApiDeployment,
+            SpecBody::ApiStage(_) => ResourceKind::ApiStage,
+            SpecBody::UsagePlan(_) => ResourceKind::UsagePlan,
+            SpecBody::ApiKey(_) => ResourceKind::ApiKey,
+            SpecBody::UsagePlanKey(_) => ResourceKind::UsagePlanKey,
+            SpecBody::Alarm(_) => ResourceKind::Alarm,
+            SpecBody::Dashboard(_) => ResourceKind::Dashboard,
+        }
+    }
+
+    /// The field that holds the physical name, for kinds whose name AWS cannot change (a new
+    /// name replaces the resource), with the reason shown in the plan.
+    fn name_field(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            SpecBody::Function(_) => {
+                Some((field::FUNCTION_NAME, "a Lambda function cannot be renamed"))
+            }
+            SpecBody::Table(_) => Some((field::TABLE_NAME, "a DynamoDB table cannot be renamed")),
+            SpecBody::ApiStage(_) => Some((field::STAGE_NAME, "a stage cannot be renamed")),
+            _ => None,
+        }
+    }
+
+    /// Adds the kind's own fields (everything but `tags` and the name).
+    fn add_fields(&self, fields: &mut Fields) {
+        match self {
+            SpecBody::KmsKey(s) => s.add_fields(fields),
+            SpecBody::KmsAlias(s) => s.add_fields(fields),
+            SpecBody::Bucket(s) => s.add_fields(fields),
+            SpecBody::Queue(s) => s.add_fields(fields),
+            SpecBody::Topic(s) => s.add_fields(fields),
+            SpecBody::Role(s) => s.add_fields(fields),
+            SpecBody::LogGroup(s) => s.add_fields(fields),
+            SpecBody::SubscriptionFilter(s) => s.add_fields(fields),
+            SpecBody::DeliveryStream(s) => s.add_fields(fields),
+            SpecBody::Table(s) => s.add_fields(fields),
+            SpecBody::ScalingTarget(s) => s.add_fields(fields),
+            SpecBody::ScalingPolicy(s) => s.add_fields(fields),
+            SpecBody::Function(s) => s.add_fields(fields),
+            SpecBody::LambdaAlias(s) => s.add_fields(fields),
+            SpecBody::EventInvokeConfig(s) => s.add_fields(fields),
+            SpecBody::EventSourceMapping(s) => s.add_fields(fields),
+            SpecBody::LambdaPermission(s) => s.add_fields(fields),
+            SpecBody::ApiAccount(s) => s.add_fields(fields),
+            SpecBody::RestApi(s) => s.add_fields(fields),
+            SpecBody::ApiDeployment(s) => s.add_fields(fields),
+            SpecBody::ApiStage(s) => s.add_fields(fields),
+            SpecBody::UsagePlan(s) => s.add_fields(fields),
+            SpecBody::ApiKey(s) => s.add_fields(fields),
+            SpecBody::UsagePlanKey(s) => s.add_fields(fields),
+            SpecBody::Alarm(s) => s.add_fields(fields),
+            SpecBody::Dashboard(s) => s.add_fields(fields),
         }
     }
 }
@@ -130,33 +184,147 @@ impl SpecBody {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceSpec {
     pub id: ResourceId,
-    /// The name in AWS, `{prefix}-{env}-{logical}` (or `alias/...` for aliases).
+    /// The name in AWS, `{prefix}-{env}-{logical}` (or `alias/...` for aliases, the log group
+    /// path for log groups; see each kind's documentation).
     pub physical_name: String,
-    /// `txdeploy:stack`, `txdeploy:logical` and the user's tags.
+    /// `txdeploy:stack`, `txdeploy:logical` and the user's tags (empty for kinds AWS cannot
+    /// tag).
     pub tags: BTreeMap<String, String>,
     pub body: SpecBody,
     /// Ordering edges AWS needs beyond the references in the body.
     pub depends_on: Vec<ResourceId>,
 }
 
-/// Field names shared by specs and adapters' observations.
+/// Field names shared by specs and adapters' observations, grouped by the kinds using them.
+///
+/// An adapter reports an observed object with exactly these names and the JSON shapes the
+/// spec's values resolve to; the shapes are documented on each kind's `add_fields`.
 pub mod field {
+    /// Every taggable kind: a JSON object of tag key to value.
     pub const TAGS: &str = "tags";
     pub const DESCRIPTION: &str = "description";
+
+    // KMS
     pub const ROTATION_ENABLED: &str = "rotation_enabled";
     pub const ROTATION_PERIOD_DAYS: &str = "rotation_period_days";
     pub const KEY_POLICY: &str = "key_policy";
     pub const TARGET_KEY_ID: &str = "target_key_id";
+
+    // S3
     pub const VERSIONING: &str = "versioning";
     pub const ENCRYPTION: &str = "encryption";
     pub const PUBLIC_ACCESS_BLOCK: &str = "public_access_block";
     pub const BUCKET_POLICY: &str = "bucket_policy";
     pub const LIFECYCLE: &str = "lifecycle";
+
+    // SQS and SNS
     pub const KMS_MASTER_KEY_ID: &str = "kms_master_key_id";
     pub const VISIBILITY_TIMEOUT: &str = "visibility_timeout_seconds";
     pub const MESSAGE_RETENTION: &str = "message_retention_seconds";
     pub const REDRIVE_POLICY: &str = "redrive_policy";
     pub const EMAIL_SUBSCRIPTION: &str = "email_subscription";
+
+    // IAM role
+    pub const ASSUME_ROLE_POLICY: &str = "assume_role_policy";
+    pub const INLINE_POLICY: &str = "inline_policy";
+
+    // CloudWatch Logs
+    pub const RETENTION_IN_DAYS: &str = "retention_in_days";
+    pub const KMS_KEY_ID: &str = "kms_key_id";
+    pub const LOG_GROUP_NAME: &str = "log_group_name";
+    pub const FILTER_PATTERN: &str = "filter_pattern";
+    pub const DESTINATION_ARN: &str = "destination_arn";
+    pub const ROLE_ARN: &str = "role_arn";
+
+    // Firehose
+    pub const STREAM_TYPE: &str = "stream_type";
+    pub const S3_DESTINATION: &str = "s3_destination";
+
+    // DynamoDB
+    pub const TABLE_NAME: &str = "table_name";
+    pub const KEY_SCHEMA: &str = "key_schema";
+    pub const GLOBAL_SECONDARY_INDEXES: &str = "global_secondary_indexes";
+    pub const BILLING_MODE: &str = "billing_mode";
+    pub const SSE: &str = "sse";
+    pub const POINT_IN_TIME_RECOVERY: &str = "point_in_time_recovery";
+    pub const DELETION_PROTECTION: &str = "deletion_protection";
+    pub const TTL: &str = "ttl";
+
+    // Application Auto Scaling
+    pub const SERVICE_NAMESPACE: &str = "service_namespace";
+    pub const RESOURCE_ID: &str = "resource_id";
+    pub const SCALABLE_DIMENSION: &str = "scalable_dimension";
+    pub const MIN_CAPACITY: &str = "min_capacity";
+    pub const MAX_CAPACITY: &str = "max_capacity";
+    pub const POLICY_TYPE: &str = "policy_type";
+    pub const TARGET_TRACKING: &str = "target_tracking";
+
+    // Lambda
+    pub const FUNCTION_NAME: &str = "function_name";
+    pub const RUNTIME: &str = "runtime";
+    pub const ARCHITECTURES: &str = "architectures";
+    pub const HANDLER: &str = "handler";
+    pub const MEMORY_SIZE: &str = "memory_size";
+    pub const TIMEOUT: &str = "timeout";
+    pub const ENVIRONMENT: &str = "environment";
+    pub const TRACING_MODE: &str = "tracing_mode";
+    pub const ROLE: &str = "role";
+    pub const LOGGING_CONFIG: &str = "logging_config";
+    pub const RESERVED_CONCURRENCY: &str = "reserved_concurrency";
+    pub const CODE_SHA256: &str = "code_sha256";
+    pub const FUNCTION_VERSION: &str = "function_version";
+    pub const PROVISIONED_CONCURRENCY: &str = "provisioned_concurrency";
+    pub const QUALIFIER: &str = "qualifier";
+    pub const MAXIMUM_RETRY_ATTEMPTS: &str = "maximum_retry_attempts";
+    pub const MAXIMUM_EVENT_AGE: &str = "maximum_event_age_in_seconds";
+    pub const DESTINATION_CONFIG: &str = "destination_config";
+    pub const EVENT_SOURCE_ARN: &str = "event_source_arn";
+    pub const BATCH_SIZE: &str = "batch_size";
+    pub const MAXIMUM_BATCHING_WINDOW: &str = "maximum_batching_window_in_seconds";
+    pub const FUNCTION_RESPONSE_TYPES: &str = "function_response_types";
+    pub const ENABLED: &str = "enabled";
+    pub const STATEMENT_ID: &str = "statement_id";
+    pub const ACTION: &str = "action";
+    pub const PRINCIPAL: &str = "principal";
+    pub const SOURCE_ARN: &str = "source_arn";
+    pub const SOURCE_ACCOUNT: &str = "source_account";
+
+    // API Gateway
+    pub const CLOUDWATCH_ROLE_ARN: &str = "cloudwatch_role_arn";
+    pub const API_NAME: &str = "name";
+    pub const ENDPOINT_TYPES: &str = "endpoint_types";
+    pub const API_KEY_SOURCE: &str = "api_key_source";
+    pub const RESOURCES: &str = "resources";
+    pub const MODELS: &str = "models";
+    pub const REQUEST_VALIDATORS: &str = "request_validators";
+    pub const METHODS: &str = "methods";
+    pub const GATEWAY_RESPONSES: &str = "gateway_responses";
+    pub const REST_API_ID: &str = "rest_api_id";
+    pub const DEFINITION_SHA256: &str = "definition_sha256";
+    pub const STAGE_NAME: &str = "stage_name";
+    pub const DEPLOYMENT_ID: &str = "deployment_id";
+    pub const TRACING_ENABLED: &str = "tracing_enabled";
+    pub const ACCESS_LOG_SETTINGS: &str = "access_log_settings";
+    pub const CACHE_CLUSTER: &str = "cache_cluster";
+    pub const METHOD_SETTINGS: &str = "method_settings";
+    pub const THROTTLE: &str = "throttle";
+    pub const QUOTA: &str = "quota";
+    pub const API_STAGES: &str = "api_stages";
+    pub const USAGE_PLAN_ID: &str = "usage_plan_id";
+    pub const KEY_ID: &str = "key_id";
+    pub const KEY_TYPE: &str = "key_type";
+
+    // CloudWatch
+    pub const ALARM_DESCRIPTION: &str = "alarm_description";
+    pub const METRIC: &str = "metric";
+    pub const COMPARISON_OPERATOR: &str = "comparison_operator";
+    pub const THRESHOLD: &str = "threshold";
+    pub const EVALUATION_PERIODS: &str = "evaluation_periods";
+    pub const DATAPOINTS_TO_ALARM: &str = "datapoints_to_alarm";
+    pub const TREAT_MISSING_DATA: &str = "treat_missing_data";
+    pub const ALARM_ACTIONS: &str = "alarm_actions";
+    pub const OK_ACTIONS: &str = "ok_actions";
+    pub const DASHBOARD_BODY: &str = "dashboard_body";
 }
 
 impl ResourceSpec {
@@ -167,7 +335,7 @@ impl ResourceSpec {
     /// The comparable fields of this spec; adapters observe the same names.
     pub fn fields(&self) -> Fields {
         let mut fields = Fields::new();
-        if self.kind() != ResourceKind::KmsAlias {
+        if self.kind().is_taggable() {
             fields.insert(
                 field::TAGS,
                 update(Value::map(
@@ -177,93 +345,10 @@ impl ResourceSpec {
                 )),
             );
         }
-        match &self.body {
-            SpecBody::KmsKey(key) => {
-                fields.insert(field::DESCRIPTION, update(key.description.as_str()));
-                fields.insert(field::ROTATION_ENABLED, update(true));
-                fields.insert(
-                    field::ROTATION_PERIOD_DAYS,
-                    update(key.rotation_period_days),
-                );
-                fields.insert(field::KEY_POLICY, update(key.policy.clone()));
-            }
-            SpecBody::KmsAlias(alias) => {
-                fields.insert(field::TARGET_KEY_ID, update(alias.target_key.clone()));
-            }
-            SpecBody::Bucket(bucket) => {
-                fields.insert(
-                    field::VERSIONING,
-                    update(if bucket.versioning {
-                        "Enabled"
-                    } else {
-                        "Suspended"
-                    }),
-                );
-                fields.insert(
-                    field::ENCRYPTION,
-                    update(Value::map([
-                        ("sse_algorithm", Value::str("aws:kms")),
-                        ("kms_key", bucket.kms_key.clone().into()),
-                        ("bucket_key", bucket.bucket_key.into()),
-                    ])),
-                );
-                let block = Value::Bool(bucket.block_public_access);
-                fields.insert(
-                    field::PUBLIC_ACCESS_BLOCK,
-                    update(Value::map([
-                        ("block_public_acls", block.clone()),
-                        ("block_public_policy", block.clone()),
-                        ("ignore_public_acls", block.clone()),
-                        ("restrict_public_buckets", block),
-                    ])),
-                );
-                fields.insert(field::BUCKET_POLICY, update(bucket.policy.clone()));
-                let lc = &bucket.lifecycle;
-                fields.insert(
-                    field::LIFECYCLE,
-                    update(Value::map([
-                        ("prefix", Value::str(lc.prefix.clone())),
-                        ("glacier_after_days", lc.glacier_after_days.into()),
-                        ("expire_after_days", lc.expire_after_days.into()),
-                        (
-                            "noncurrent_expire_after_days",
-                            lc.noncurrent_expire_after_days.into(),
-                        ),
-                    ])),
-                );
-            }
-            SpecBody::Queue(queue) => {
-                fields.insert(field::KMS_MASTER_KEY_ID, update(queue.kms_key.clone()));
-                fields.insert(
-                    field::VISIBILITY_TIMEOUT,
-                    update(queue.visibility_timeout_seconds),
-                );
-                fields.insert(
-                    field::MESSAGE_RETENTION,
-                    update(queue.message_retention_seconds),
-                );
-                let redrive = match &queue.redrive {
-                    Some(r) => Value::JsonText(Box::new(Value::map([
-                        ("deadLetterTargetArn", r.dead_letter_queue.clone().into()),
-                        ("maxReceiveCount", r.max_receive_count.into()),
-                    ]))),
-                    None => Value::Null,
-                };
-                fields.insert(field::REDRIVE_POLICY, update(redrive));
-            }
-            SpecBody::Topic(topic) => {
-                fields.insert(field::KMS_MASTER_KEY_ID, update(topic.kms_key.clone()));
-                fields.insert(
-                    field::EMAIL_SUBSCRIPTION,
-                    update(
-                        topic
-                            .email_subscription
-                            .clone()
-                            .map_or(Value::Null, Value::Str),
-                    ),
-                );
-            }
+        if let Some((name, reason)) = self.body.name_field() {
+            fields.insert(name, replace(self.physical_name.as_str(), reason));
         }
+        self.body.add_fields(&mut fields);
         fields
     }
 

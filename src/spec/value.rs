@@ -25,6 +25,9 @@ pub enum OutputKey {
     Url,
     /// The physical name.
     Name,
+    /// The number of the Lambda version published for the function's current code and
+    /// configuration (what its `live` alias points at).
+    Version,
 }
 
 impl fmt::Display for OutputKey {
@@ -34,6 +37,7 @@ impl fmt::Display for OutputKey {
             OutputKey::Id => "id",
             OutputKey::Url => "url",
             OutputKey::Name => "name",
+            OutputKey::Version => "version",
         })
     }
 }
@@ -69,6 +73,20 @@ impl OutputRef {
             output: OutputKey::Url,
         }
     }
+
+    pub fn name(resource: &ResourceId) -> Self {
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Name,
+        }
+    }
+
+    pub fn version(resource: &ResourceId) -> Self {
+        Self {
+            resource: resource.clone(),
+            output: OutputKey::Version,
+        }
+    }
 }
 
 impl fmt::Display for OutputRef {
@@ -93,6 +111,9 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// A number AWS stores as a double (alarm thresholds, throttling rates, target values);
+    /// adapters report such fields as JSON floats so `1.0` compares equal to `1.0`.
+    Float(f64),
     Str(String),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
@@ -129,7 +150,12 @@ impl Value {
             }
             Value::Map(map) => map.values().for_each(|v| v.references(out)),
             Value::JsonText(inner) => inner.references(out),
-            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Str(_) | Value::Env(_) => {}
+            Value::Null
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Env(_) => {}
         }
     }
 
@@ -139,6 +165,7 @@ impl Value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(s) => Json::String(s.clone()),
             Value::List(items) => Json::Array(
                 items
@@ -200,6 +227,12 @@ impl From<u32> for Value {
     }
 }
 
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+
 impl From<OutputRef> for Value {
     fn from(r: OutputRef) -> Self {
         Value::Ref(r)
@@ -252,6 +285,7 @@ impl Resolve for OutputTable<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::spec::resource_id::ResourceKind;
@@ -305,5 +339,28 @@ mod tests {
             })
             .unwrap();
         assert_eq!(resolved, Json::String("arn:aws:x:k-1".into()));
+    }
+
+    #[test]
+    fn floats_resolve_to_json_doubles_and_versions_name_their_output() {
+        let env = env();
+        let outputs = BTreeMap::new();
+        let table = OutputTable {
+            env: &env,
+            outputs: &outputs,
+        };
+        assert_eq!(
+            Value::Float(1.0).resolve(&table).unwrap(),
+            serde_json::json!(1.0)
+        );
+        assert_ne!(
+            Value::Float(1.0).resolve(&table).unwrap(),
+            serde_json::json!(1)
+        );
+        let function = ResourceId::new(ResourceKind::Function, "transaction-validator");
+        assert_eq!(
+            OutputRef::version(&function).to_string(),
+            "function/transaction-validator.version"
+        );
     }
 }

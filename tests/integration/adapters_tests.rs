@@ -88,7 +88,16 @@ impl Fixture {
         let mut config = Config::defaults().unwrap();
         config.stack.prefix = harness::unique_stack();
         configure(&mut config);
-        let graph = txdeploy::stack::build(&config, &env).check().unwrap();
+        let inputs = txdeploy::stack::StackInputs {
+            bundle: txdeploy::stack::BundleInfo {
+                code_sha256: "not deployed by these tests".to_owned(),
+                architecture: "x86_64".to_owned(),
+            },
+            account_concurrency_limit: None,
+        };
+        let graph = txdeploy::stack::build(&config, &env, &inputs)
+            .check()
+            .unwrap();
         Self {
             cloud,
             counter,

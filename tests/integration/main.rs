@@ -4,9 +4,16 @@
 mod harness;
 
 mod adapters_tests;
+mod apigateway_adapter_tests;
 mod cli_moto_tests;
 mod cli_tests;
+mod cloudwatch_adapter_tests;
+mod compute_adapter_tests;
 mod config_fixture_tests;
+mod dynamodb_adapter_tests;
+mod lambda_wiring_adapter_tests;
 mod lock_tests;
+mod logs_adapter_tests;
 mod slice_tests;
+mod stack_tests;
 mod tui_tests;

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter};
 use txdeploy::app::session::Session;
+use txdeploy::cloud::Cloud;
 use txdeploy::config::Config;
 use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Action, Plan, PlanOptions};
+use txdeploy::spec::Service;
+use txdeploy::stack::{BundleInfo, StackInputs};
 use txdeploy::state::journal::InMemoryJournal;
 
 use crate::harness::{moto_endpoint, unique_stack};
@@ -23,7 +26,31 @@ async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
         endpoint_url: Some(endpoint.to_owned()),
     };
     let (cloud, counter) = AwsCloud::connect(&access).await;
-    let session = Session::open(config, Arc::new(cloud)).await.unwrap();
+    let cloud: Arc<dyn Cloud> = Arc::new(cloud);
+    let env = cloud.environment().await.unwrap();
+    // The slice is the part of the stack whose adapters exist: KMS, S3, SQS and SNS. The
+    // functions' code is not deployed here, so any bundle will do.
+    let inputs = StackInputs {
+        bundle: BundleInfo {
+            code_sha256: "not deployed by the slice".to_owned(),
+            architecture: "x86_64".to_owned(),
+        },
+        account_concurrency_limit: None,
+    };
+    let mut graph = txdeploy::stack::build(&config, &env, &inputs);
+    graph.retain(|s| {
+        matches!(
+            s.kind().service(),
+            Service::Kms | Service::S3 | Service::Sqs | Service::Sns
+        )
+    });
+    let graph = graph.check().unwrap();
+    let session = Session {
+        config,
+        cloud,
+        env,
+        graph,
+    };
     (session, counter)
 }
 

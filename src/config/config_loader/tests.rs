@@ -306,3 +306,52 @@ fn dotted_quotes_only_what_toml_would() {
     assert_eq!(dotted(&["stack", "tags", "team"]), "stack.tags.team");
     assert_eq!(dotted(&["stack", "tags", "aws:x"]), "stack.tags.\"aws:x\"");
 }
+
+#[test]
+fn booleans_numbers_and_optional_integers_are_typed() {
+    let f = file(
+        "[api]\napi_key_required = \"yes\"\ncache_size = 0.5\n[alarms]\nerror_rate_percent = \"2\"\n",
+    );
+    let errors = load(&opts(&f)).unwrap_err().errors;
+    let found: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.rule.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("api.api_key_required", "must be `true` or `false`"),
+            ("api.cache_size", "must be a string"),
+            (
+                "alarms.error_rate_percent",
+                "must be a number, not a string"
+            ),
+        ]
+    );
+    assert_eq!(
+        errors[1].fix,
+        "put the value in quotes: cache_size = \"0.5\""
+    );
+    assert_eq!(errors[2].fix, "remove the quotes: error_rate_percent = 2");
+
+    // An integer is a number; an optional integer can be set, also from the environment.
+    let f = file("[alarms]\nerror_rate_percent = 2\n[dynamodb]\nread_capacity = 40\n");
+    let o = with_env(
+        &f,
+        &[
+            ("TXDEPLOY_DYNAMODB__WRITE_CAPACITY", "30"),
+            ("TXDEPLOY_API__API_KEY_REQUIRED", "true"),
+            ("TXDEPLOY_ALARMS__CONCURRENCY_FRACTION", "0.9"),
+        ],
+    );
+    let config = load(&o).unwrap().config;
+    assert!((config.alarms.error_rate_percent - 2.0).abs() < f64::EPSILON);
+    assert_eq!(config.dynamodb.read_capacity, Some(40));
+    assert_eq!(config.dynamodb.write_capacity, Some(30));
+    assert!(config.api.api_key_required);
+    assert!((config.alarms.concurrency_fraction - 0.9).abs() < f64::EPSILON);
+    assert_eq!(
+        config.dynamodb.billing_mode,
+        crate::config::TableBilling::OnDemand
+    );
+}

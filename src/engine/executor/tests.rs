@@ -36,7 +36,7 @@ fn env() -> Environment {
 }
 
 fn stack_graph() -> CheckedGraph {
-    crate::stack::build(&Config::defaults().unwrap(), &env())
+    crate::stack::foundation(&Config::defaults().unwrap(), &env())
         .check()
         .unwrap()
 }

@@ -28,7 +28,9 @@ fn env() -> Environment {
 }
 
 fn checked(config: &Config) -> CheckedGraph {
-    stack::build(config, &env()).check().unwrap()
+    stack::build(config, &env(), &stack::test_inputs())
+        .check()
+        .unwrap()
 }
 
 fn default_graph() -> CheckedGraph {
@@ -41,20 +43,7 @@ fn plan_apply(graph: &CheckedGraph, observed: &ObservedState) -> Plan {
 
 /// Outputs AWS would report for `spec`, made up but shaped like the real ones.
 fn made_up_outputs(spec: &ResourceSpec) -> Outputs {
-    let service = spec.kind().service().as_str();
-    let name = &spec.physical_name;
-    Outputs::from([
-        (
-            OutputKey::Arn,
-            format!("arn:aws:{service}:us-east-1:123456789012:{name}"),
-        ),
-        (OutputKey::Id, format!("{name}-id")),
-        (
-            OutputKey::Url,
-            format!("https://{service}.us-east-1.amazonaws.com/123456789012/{name}"),
-        ),
-        (OutputKey::Name, name.clone()),
-    ])
+    stack::made_up_outputs(spec, &env())
 }
 
 /// What observation would report if every resource of `graph` existed exactly as desired:
@@ -379,9 +368,68 @@ fn destroy_of_a_stack_that_does_not_exist_is_empty() {
     assert!(!plan.has_changes());
 }
 
-// A data-bearing replacement that apply refuses is not tested here: every field the specs
-// produce today is `OnChange::Update`, and `ResourceSpec::fields()` derives fields from the
-// typed body only, so no hand-built spec can carry an `OnChange::Replace` field yet.
+#[test]
+fn replacing_the_table_is_refused_without_delete_data() {
+    let graph = default_graph();
+    let mut observed = in_sync(&graph);
+    let table = ResourceId::new(ResourceKind::Table, "transactions");
+    // A table created with another key: the desired key schema cannot be reached in place.
+    observed.resources.get_mut(&table).unwrap().fields.insert(
+        "key_schema".to_owned(),
+        serde_json::json!({"partition_key": {"name": "id", "type": "S"}, "sort_key": null}),
+    );
+    let plan = plan_apply(&graph, &observed);
+
+    let change = plan.get(&table).unwrap();
+    assert!(
+        matches!(&change.action, Action::Replace { reason } if reason.contains("key schema")),
+        "{}",
+        render(&plan)
+    );
+    assert_eq!(change.warnings[0].kind, WarningKind::DataRisk);
+    assert_eq!(plan.refusals.len(), 1, "{:?}", plan.refusals);
+    assert!(plan.refusals[0].contains("`table/transactions`"));
+}
+
+#[test]
+fn a_changed_api_definition_is_a_new_deployment_the_stage_then_serves() {
+    let deployed = default_graph();
+    let observed = in_sync(&deployed);
+    let mut config = Config::defaults().unwrap();
+    config.api.api_key_required = true;
+    let plan = plan_apply(&checked(&config), &observed);
+
+    let changes: Vec<(String, &str)> = mutating(&plan)
+        .iter()
+        .map(|c| (c.id.to_string(), c.action.label()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("rest_api/api".to_owned(), "update"),
+            ("api_deployment/api".to_owned(), "replace"),
+            ("api_stage/api".to_owned(), "update"),
+        ],
+        "{}",
+        render(&plan)
+    );
+    let deployment = plan
+        .get(&ResourceId::new(ResourceKind::ApiDeployment, "api"))
+        .unwrap();
+    assert_eq!(
+        deployment.action,
+        Action::Replace {
+            reason: "the API definition changed".to_owned()
+        }
+    );
+    // The stage moves to the deployment that does not exist yet.
+    let stage = plan
+        .get(&ResourceId::new(ResourceKind::ApiStage, "api"))
+        .unwrap();
+    assert_eq!(stage.diffs.len(), 1);
+    assert_eq!(stage.diffs[0].field, "deployment_id");
+    assert!(plan.refusals.is_empty());
+}
 
 #[test]
 fn stack_graph_renders_as_stable_dot() {

@@ -1,0 +1,234 @@
+//! Lambda aliases (`live`): the version they point at and their provisioned concurrency.
+//! The physical name is `{function}:{alias}`.
+
+use serde_json::Value as Json;
+
+use super::aws_clients::AwsClients;
+use super::sdk_error::{Classified, Found};
+use super::{resolved_field, unknown_field};
+use crate::cloud::{CloudError, Observed, StepContext};
+use crate::spec::{LambdaAliasSpec, OutputKey, Outputs, ResourceSpec, field};
+
+const SERVICE: &str = "lambda";
+
+/// AWS's code for "no provisioned concurrency on this qualifier".
+const NO_PROVISIONED: &str = "ProvisionedConcurrencyConfigNotFoundException";
+
+/// Splits `{function}:{alias}`.
+fn split(physical_name: &str) -> Result<(&str, &str), CloudError> {
+    physical_name.rsplit_once(':').ok_or_else(|| {
+        CloudError::fatal(
+            SERVICE,
+            "GetAlias",
+            format!("`{physical_name}` is not `function:alias`; this is a txdeploy bug"),
+        )
+    })
+}
+
+/// The alias, or `None` when it (or its function) does not exist.
+pub async fn observe(
+    clients: &AwsClients,
+    physical_name: &str,
+) -> Result<Option<Observed>, CloudError> {
+    let (function, alias) = split(physical_name)?;
+    let Some(found) = clients
+        .lambda
+        .get_alias()
+        .function_name(function)
+        .name(alias)
+        .send()
+        .await
+        .classified(SERVICE, "GetAlias")
+        .found(&[])?
+    else {
+        return Ok(None);
+    };
+    let provisioned = clients
+        .lambda
+        .get_provisioned_concurrency_config()
+        .function_name(function)
+        .qualifier(alias)
+        .send()
+        .await
+        .classified(SERVICE, "GetProvisionedConcurrencyConfig")
+        .map_err(|e| {
+            // An endpoint without the operation (moto: unrouted, HTTP 404 with no error
+            // code) can hold no provisioned concurrency: read it as none.
+            if e.status == Some(404) && e.code.is_none() {
+                CloudError::from_parts(
+                    SERVICE,
+                    "GetProvisionedConcurrencyConfig",
+                    Some(NO_PROVISIONED),
+                    Some(404),
+                    "not implemented by this endpoint",
+                )
+            } else {
+                e
+            }
+        })
+        .found(&[NO_PROVISIONED])?
+        .and_then(|out| out.requested_provisioned_concurrent_executions);
+    Ok(Some(Observed {
+        physical_id: physical_name.to_owned(),
+        outputs: Outputs::from([
+            (
+                OutputKey::Arn,
+                found.alias_arn().unwrap_or_default().to_owned(),
+            ),
+            (OutputKey::Name, alias.to_owned()),
+        ]),
+        fields: [
+            (field::FUNCTION_NAME, Json::from(function)),
+            (
+                field::FUNCTION_VERSION,
+                found.function_version().map_or(Json::Null, Json::from),
+            ),
+            (
+                field::PROVISIONED_CONCURRENCY,
+                provisioned.map_or(Json::Null, Json::from),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+    }))
+}
+
+fn text(value: Json) -> String {
+    match value {
+        Json::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// CreateAlias at the function's published version, then provisioned concurrency if set.
+pub async fn create(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    alias: &LambdaAliasSpec,
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let op = "CreateAlias";
+    let function = text(resolved_field(
+        spec,
+        field::FUNCTION_NAME,
+        ctx,
+        SERVICE,
+        op,
+    )?);
+    let version = text(resolved_field(
+        spec,
+        field::FUNCTION_VERSION,
+        ctx,
+        SERVICE,
+        op,
+    )?);
+    let created = clients
+        .lambda
+        .create_alias()
+        .function_name(&function)
+        .name(&alias.alias_name)
+        .function_version(version)
+        .send()
+        .await
+        .classified(SERVICE, op)?;
+    if let Some(n) = alias.provisioned_concurrency {
+        put_provisioned(clients, &function, &alias.alias_name, Some(n)).await?;
+    }
+    Ok(Outputs::from([
+        (
+            OutputKey::Arn,
+            created.alias_arn().unwrap_or_default().to_owned(),
+        ),
+        (OutputKey::Name, alias.alias_name.clone()),
+    ]))
+}
+
+async fn put_provisioned(
+    clients: &AwsClients,
+    function: &str,
+    alias: &str,
+    provisioned: Option<u32>,
+) -> Result<(), CloudError> {
+    match provisioned {
+        Some(n) => {
+            clients
+                .lambda
+                .put_provisioned_concurrency_config()
+                .function_name(function)
+                .qualifier(alias)
+                .provisioned_concurrent_executions(i32::try_from(n).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .classified(SERVICE, "PutProvisionedConcurrencyConfig")?;
+        }
+        None => {
+            clients
+                .lambda
+                .delete_provisioned_concurrency_config()
+                .function_name(function)
+                .qualifier(alias)
+                .send()
+                .await
+                .classified(SERVICE, "DeleteProvisionedConcurrencyConfig")
+                .found(&[NO_PROVISIONED])?;
+        }
+    }
+    Ok(())
+}
+
+/// UpdateAlias for a new version (a release or a rollback), provisioned concurrency on its
+/// own call.
+pub async fn update(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    alias: &LambdaAliasSpec,
+    current: &Observed,
+    changed: &[String],
+    ctx: &StepContext,
+) -> Result<Outputs, CloudError> {
+    let (function, name) = split(&current.physical_id)?;
+    for field_name in changed {
+        match field_name.as_str() {
+            field::FUNCTION_VERSION => {
+                let op = "UpdateAlias";
+                let version = text(resolved_field(
+                    spec,
+                    field::FUNCTION_VERSION,
+                    ctx,
+                    SERVICE,
+                    op,
+                )?);
+                clients
+                    .lambda
+                    .update_alias()
+                    .function_name(function)
+                    .name(name)
+                    .function_version(version)
+                    .send()
+                    .await
+                    .classified(SERVICE, op)?;
+            }
+            field::PROVISIONED_CONCURRENCY => {
+                put_provisioned(clients, function, name, alias.provisioned_concurrency).await?;
+            }
+            _ => return Err(unknown_field(spec, field_name)),
+        }
+    }
+    Ok(current.outputs.clone())
+}
+
+/// DeleteAlias; an alias already gone is not an error.
+pub async fn delete(clients: &AwsClients, current: &Observed) -> Result<(), CloudError> {
+    let (function, name) = split(&current.physical_id)?;
+    clients
+        .lambda
+        .delete_alias()
+        .function_name(function)
+        .name(name)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteAlias")
+        .found(&[])?;
+    Ok(())
+}
