@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
+use serde::Serialize;
+
 use super::Reporter;
+use crate::canary::CanaryEvent;
 use crate::engine::ExecEvent;
 
 /// Writes each event as its `serde_json` form on its own line, flushed at once so a reader
@@ -22,8 +25,8 @@ impl<W: Write + Send> JsonReporter<W> {
     }
 }
 
-impl<W: Write + Send> Reporter for JsonReporter<W> {
-    fn event(&mut self, event: &ExecEvent) {
+impl<W: Write + Send> JsonReporter<W> {
+    fn line(&mut self, event: &impl Serialize) {
         match serde_json::to_string(event) {
             Ok(line) => {
                 // A closed stdout must not fail the apply; the journal has the truth.
@@ -32,6 +35,16 @@ impl<W: Write + Send> Reporter for JsonReporter<W> {
             }
             Err(e) => tracing::warn!("cannot serialize an event as JSON: {e}"),
         }
+    }
+}
+
+impl<W: Write + Send> Reporter for JsonReporter<W> {
+    fn event(&mut self, event: &ExecEvent) {
+        self.line(event);
+    }
+
+    fn canary(&mut self, event: &CanaryEvent) {
+        self.line(event);
     }
 
     fn finish(&mut self) {
