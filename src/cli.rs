@@ -268,6 +268,13 @@ mod tests {
     }
 
     #[test]
+    fn canary_flag_overrides_deploy_canary_on_apply_only() {
+        let cli = Cli::try_parse_args(["txdeploy", "apply", "--canary", "10%:5m"]).unwrap();
+        assert_eq!(cli.flag_overrides().canary.as_deref(), Some("10%:5m"));
+        assert!(Cli::try_parse_args(["txdeploy", "plan", "--canary", "10%:5m"]).is_err());
+    }
+
+    #[test]
     fn no_command_opens_the_tui_only_when_interactive() {
         let cli = Cli::try_parse_args(["txdeploy"]).unwrap();
         assert!(cli.opens_tui(true));

@@ -404,3 +404,45 @@ fn status_word(action: &Action) -> &'static str {
         Action::Delete => "orphaned",
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::canary::PromoteTrigger;
+    use crate::cloud::CloudError;
+
+    #[test]
+    fn a_canary_ends_the_run_with_the_documented_exit_code() {
+        assert!(canary_result(Ok(CanaryOutcome::Promoted(PromoteTrigger::Manual))).is_ok());
+        let alarm = canary_result(Ok(CanaryOutcome::RolledBack(RollbackCause::Alarm {
+            alarm: "tx-dev-api-5xx-rate".into(),
+            reason: "Threshold Crossed".into(),
+        })))
+        .unwrap_err();
+        assert_eq!(alarm.exit_code(), 1);
+        assert!(
+            alarm
+                .to_string()
+                .contains("`tx-dev-api-5xx-rate` fired: Threshold Crossed")
+        );
+        let aborted =
+            canary_result(Ok(CanaryOutcome::RolledBack(RollbackCause::Aborted))).unwrap_err();
+        assert_eq!(aborted.exit_code(), 1);
+        let ctrl_c =
+            canary_result(Ok(CanaryOutcome::RolledBack(RollbackCause::Interrupted))).unwrap_err();
+        assert_eq!(ctrl_c.exit_code(), 130);
+        let stuck = canary_result(Err(CanaryError::Rollback {
+            cause: "aborted by the user".into(),
+            alias: "tx-dev-transaction-validator:live".into(),
+            error: CloudError::fatal("lambda", "UpdateAlias", "denied"),
+        }))
+        .unwrap_err();
+        assert_eq!(stuck.exit_code(), 3);
+        assert!(
+            stuck
+                .to_string()
+                .contains("tx-dev-transaction-validator:live")
+        );
+    }
+}

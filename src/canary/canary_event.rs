@@ -86,3 +86,48 @@ pub enum CanaryEvent {
         elapsed_ms: u64,
     },
 }
+
+/// A canary window as the reporters and the TUI see it: started, two alarm states, one
+/// alarm firing, rolled back. Shared by their tests.
+#[cfg(test)]
+pub(crate) fn sample_rolled_back() -> Vec<CanaryEvent> {
+    let alarm = "tx-dev-transaction-validator-error-rate";
+    vec![
+        CanaryEvent::CanaryStarted {
+            weight_percent: 10,
+            window_ms: 300_000,
+            aliases: vec![CanaryAlias {
+                function: "tx-dev-transaction-validator".into(),
+                alias: "live".into(),
+                stable_version: "3".into(),
+                canary_version: "4".into(),
+            }],
+            alarms: vec![alarm.into(), "tx-dev-api-5xx-rate".into()],
+        },
+        CanaryEvent::CanaryAlarm {
+            alarm: alarm.into(),
+            state: AlarmState::Ok,
+            reason: String::new(),
+            remaining_ms: 300_000,
+        },
+        CanaryEvent::CanaryAlarm {
+            alarm: "tx-dev-api-5xx-rate".into(),
+            state: AlarmState::InsufficientData,
+            reason: "no datapoints".into(),
+            remaining_ms: 300_000,
+        },
+        CanaryEvent::CanaryAlarm {
+            alarm: alarm.into(),
+            state: AlarmState::Alarm,
+            reason: "Threshold Crossed: 3 datapoints were greater than 1.0".into(),
+            remaining_ms: 170_000,
+        },
+        CanaryEvent::CanaryRolledBack {
+            cause: RollbackCause::Alarm {
+                alarm: alarm.into(),
+                reason: "Threshold Crossed: 3 datapoints were greater than 1.0".into(),
+            },
+            elapsed_ms: 130_000,
+        },
+    ]
+}

@@ -60,6 +60,28 @@ mod tests {
     use crate::spec::{ResourceId, ResourceKind};
 
     #[test]
+    fn canary_events_are_ndjson_lines_too() {
+        let mut reporter = JsonReporter::new(Vec::new());
+        for e in crate::canary::canary_event::sample_rolled_back() {
+            reporter.canary(&e);
+        }
+        let text = String::from_utf8(reporter.into_inner()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0]["event"], "canary_started");
+        assert_eq!(lines[0]["weight_percent"], 10);
+        assert_eq!(lines[0]["aliases"][0]["canary_version"], "4");
+        assert_eq!(lines[3]["event"], "canary_alarm");
+        assert_eq!(lines[3]["state"], "ALARM");
+        assert_eq!(lines[4]["event"], "canary_rolled_back");
+        assert_eq!(lines[4]["cause"], "alarm");
+        assert_eq!(lines[4]["alarm"], "tx-dev-transaction-validator-error-rate");
+    }
+
+    #[test]
     fn every_event_is_one_parseable_line() {
         let id = ResourceId::new(ResourceKind::Queue, "analytics");
         let events = [

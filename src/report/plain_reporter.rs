@@ -166,7 +166,8 @@ impl<W: Write + Send> PlainReporter<W> {
                 alarms,
             } => {
                 let mut text = format!(
-                    "Canary: {weight_percent}% of the traffic goes to the new version for {},                      watching {} alarm(s)",
+                    "Canary: {weight_percent}% of the traffic goes to the new version for {}, \
+                     watching {} alarm(s)",
                     format_duration(*window_ms),
                     alarms.len()
                 );
@@ -328,6 +329,17 @@ mod tests {
             },
         ]);
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn canary_lines_name_versions_alarm_states_and_the_cause() {
+        let mut reporter = PlainReporter::new(Vec::new(), false);
+        for e in crate::canary::canary_event::sample_rolled_back() {
+            reporter.canary(&e);
+        }
+        reporter.finish();
+        let text = String::from_utf8(reporter.into_inner()).unwrap();
+        insta::assert_snapshot!(text);
     }
 
     #[test]
