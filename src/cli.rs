@@ -130,6 +130,12 @@ pub struct ApplyArgs {
     /// journal [default: `deploy.on_failure`, which defaults to rollback]
     #[arg(long, value_enum, value_name = "MODE")]
     pub on_failure: Option<OnFailure>,
+
+    /// Release as a canary: route WEIGHT% of each moved alias to the new version for
+    /// WINDOW, watching the error-rate and API 5XX alarms, then promote, or roll back on
+    /// ALARM; `off` for a plain release [default: `deploy.canary`, which defaults to off]
+    #[arg(long, value_name = "WEIGHT%:WINDOW")]
+    pub canary: Option<String>,
 }
 
 /// `txdeploy destroy`.
@@ -201,9 +207,9 @@ impl Cli {
 
     /// The flags that override configuration keys.
     pub fn flag_overrides(&self) -> FlagOverrides {
-        let on_failure = match &self.command {
-            Some(Command::Apply(apply)) => apply.on_failure,
-            _ => None,
+        let (on_failure, canary) = match &self.command {
+            Some(Command::Apply(apply)) => (apply.on_failure, apply.canary.clone()),
+            _ => (None, None),
         };
         FlagOverrides {
             region: self.global.region.clone(),
@@ -212,6 +218,7 @@ impl Cli {
             endpoint_url_from_env: self.global.endpoint_url_from_env,
             parallelism: self.global.parallelism,
             on_failure,
+            canary,
         }
     }
 }
@@ -254,9 +261,17 @@ mod tests {
             cli.effective_command(),
             Command::Apply(ApplyArgs {
                 yes: true,
-                on_failure: Some(OnFailure::Stop)
+                on_failure: Some(OnFailure::Stop),
+                canary: None,
             })
         );
+    }
+
+    #[test]
+    fn canary_flag_overrides_deploy_canary_on_apply_only() {
+        let cli = Cli::try_parse_args(["txdeploy", "apply", "--canary", "10%:5m"]).unwrap();
+        assert_eq!(cli.flag_overrides().canary.as_deref(), Some("10%:5m"));
+        assert!(Cli::try_parse_args(["txdeploy", "plan", "--canary", "10%:5m"]).is_err());
     }
 
     #[test]

@@ -14,12 +14,17 @@ use async_trait::async_trait;
 pub use error_class::{CloudError, ErrorClass};
 pub use observed::{Discovered, Observed};
 
+use crate::canary::CanaryPolicy;
 use crate::spec::{EnvFact, Environment, OutputRef, Outputs, Resolve, ResourceId, ResourceSpec};
 
 /// What a step hands an adapter: resolved outputs of finished nodes and a progress sink.
 pub struct StepContext {
     pub env: Environment,
     pub outputs: BTreeMap<ResourceId, Outputs>,
+    /// Set on the forward steps of an apply with `--canary`: an alias that moves to a new
+    /// version keeps the old one and routes this weight to the new one. `None` everywhere
+    /// else (undo, rollback), where an alias always moves fully.
+    pub canary: Option<CanaryPolicy>,
     progress: Box<dyn Fn(String) + Send + Sync>,
 }
 
@@ -32,8 +37,16 @@ impl StepContext {
         Self {
             env,
             outputs,
+            canary: None,
             progress,
         }
+    }
+
+    /// The same context for a step of a canary apply.
+    #[must_use]
+    pub fn with_canary(mut self, canary: Option<CanaryPolicy>) -> Self {
+        self.canary = canary;
+        self
     }
 
     /// A context that drops progress messages (tests, one-off calls).

@@ -13,6 +13,7 @@ pub mod config_loader;
 pub mod config_schema;
 pub mod config_validation;
 
+use crate::canary::canary_policy::{CanaryPolicy, PolicyError};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -247,6 +248,11 @@ pub struct DeployConfig {
     pub parallelism: usize,
     /// What a failed apply does.
     pub on_failure: OnFailure,
+    /// The canary of every apply: `off`, or `WEIGHT%:WINDOW` such as `10%:5m`
+    /// (`CanaryPolicy::parse`); `apply --canary` overrides it.
+    pub canary: String,
+    /// How often the canary window reads the alarms, in seconds.
+    pub canary_poll_seconds: u32,
 }
 
 impl Config {
@@ -258,6 +264,12 @@ impl Config {
     /// `{prefix}-{env}-{logical}`.
     pub fn physical_name(&self, logical: &str) -> String {
         format!("{}-{}", self.stack_name(), logical)
+    }
+
+    /// The canary policy of an apply, `None` for `off`. The config was validated, so a bad
+    /// value cannot reach here; it is still reported rather than ignored.
+    pub fn canary_policy(&self) -> Result<Option<CanaryPolicy>, PolicyError> {
+        CanaryPolicy::parse(&self.deploy.canary)
     }
 
     /// The embedded defaults alone.

@@ -24,11 +24,13 @@
 //! - [`monitor`]: alarm and metric pollers, the alarm transition log, `txdeploy monitor`.
 //! - [`tui`]: the full-screen interface: launch, plan, live deploy, dashboard, alarms.
 //! - [`cli`]: the commands and their arguments.
+//! - [`canary`]: `apply --canary`: alias weights, the alarm-watched window, promote or roll back.
 //! - [`app`]: one run of a command: config, clients, observe, plan, execute, report.
 
 pub mod adapters;
 pub mod app;
 pub mod bundle;
+pub mod canary;
 pub mod cli;
 pub mod cloud;
 pub mod config;

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub use json_reporter::JsonReporter;
 pub use plain_reporter::PlainReporter;
 
+use crate::canary::CanaryEvent;
 use crate::cloud::{CloudError, ErrorClass};
 use crate::engine::ExecEvent;
 
@@ -21,6 +22,8 @@ use crate::engine::ExecEvent;
 pub trait Reporter: Send {
     /// Handles one event.
     fn event(&mut self, event: &ExecEvent);
+    /// Handles one event of the canary window that follows a canary apply.
+    fn canary(&mut self, event: &CanaryEvent);
     /// Called once after the last event (flush, print totals).
     fn finish(&mut self);
 }
@@ -80,6 +83,14 @@ impl OutputMode {
 pub async fn drain(mut events: UnboundedReceiver<ExecEvent>, reporter: &mut dyn Reporter) {
     while let Some(event) = events.recv().await {
         reporter.event(&event);
+    }
+    reporter.finish();
+}
+
+/// Feeds every canary event from `events` to `reporter` until the sender side closes.
+pub async fn drain_canary(mut events: UnboundedReceiver<CanaryEvent>, reporter: &mut dyn Reporter) {
+    while let Some(event) = events.recv().await {
+        reporter.canary(&event);
     }
     reporter.finish();
 }

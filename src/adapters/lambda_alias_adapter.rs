@@ -1,6 +1,11 @@
 //! Lambda aliases (`live`): the version they point at and their provisioned concurrency.
-//! The physical name is `{function}:{alias}`.
+//! The physical name is `{function}:{alias}`. With a canary (`StepContext::canary`) a
+//! version change keeps the old version primary and routes the canary weight to the new one;
+//! `route` is the one place that sets (or clears) that routing.
 
+use std::collections::HashMap;
+
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
@@ -199,15 +204,18 @@ pub async fn update(
                     SERVICE,
                     op,
                 )?);
-                clients
-                    .lambda
-                    .update_alias()
-                    .function_name(function)
-                    .name(name)
-                    .function_version(version)
-                    .send()
-                    .await
-                    .classified(SERVICE, op)?;
+                let stable = current
+                    .fields
+                    .get(field::FUNCTION_VERSION)
+                    .and_then(Json::as_str);
+                match (ctx.canary, stable) {
+                    // A canary: the old version stays primary, the new one gets the weight.
+                    (Some(canary), Some(stable)) if stable != version => {
+                        let weight = canary.weight_fraction();
+                        route(clients, function, name, stable, Some((&version, weight))).await?;
+                    }
+                    _ => route(clients, function, name, &version, None).await?,
+                }
             }
             field::PROVISIONED_CONCURRENCY => {
                 put_provisioned(clients, function, name, alias.provisioned_concurrency).await?;
@@ -216,6 +224,75 @@ pub async fn update(
         }
     }
     Ok(current.outputs.clone())
+}
+
+/// Points the alias at `primary` and routes `canary`'s weight (0.0..1.0) to its version;
+/// with `None` the routing is cleared, so every request runs `primary` (a full release, a
+/// promotion or a rollback of a canary).
+pub async fn route(
+    clients: &AwsClients,
+    function: &str,
+    alias: &str,
+    primary: &str,
+    canary: Option<(&str, f64)>,
+) -> Result<(), CloudError> {
+    let weights: HashMap<String, f64> = canary
+        .map(|(version, weight)| (version.to_owned(), weight))
+        .into_iter()
+        .collect();
+    clients
+        .lambda
+        .update_alias()
+        .function_name(function)
+        .name(alias)
+        .function_version(primary)
+        .routing_config(
+            AliasRoutingConfiguration::builder()
+                .set_additional_version_weights(Some(weights))
+                .build(),
+        )
+        .send()
+        .await
+        .classified(SERVICE, "UpdateAlias")?;
+    Ok(())
+}
+
+/// Where an alias sends traffic: its primary version and any weighted extra versions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AliasRouting {
+    pub primary: String,
+    pub weights: Vec<(String, f64)>,
+}
+
+/// Reads an alias's routing (GetAlias).
+pub async fn routing(
+    clients: &AwsClients,
+    function: &str,
+    alias: &str,
+) -> Result<AliasRouting, CloudError> {
+    let found = clients
+        .lambda
+        .get_alias()
+        .function_name(function)
+        .name(alias)
+        .send()
+        .await
+        .classified(SERVICE, "GetAlias")?;
+    let mut weights: Vec<(String, f64)> = found
+        .routing_config()
+        .and_then(AliasRoutingConfiguration::additional_version_weights)
+        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
+    weights.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(AliasRouting {
+        primary: found.function_version().unwrap_or_default().to_owned(),
+        weights,
+    })
+}
+
+/// Splits an alias's physical name `{function}:{alias}`.
+pub fn function_and_alias(physical_name: &str) -> Result<(&str, &str), CloudError> {
+    split(physical_name)
 }
 
 /// DeleteAlias; an alias already gone is not an error.

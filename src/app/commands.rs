@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::session::{Session, SessionError};
 use super::{AppContext, Outcome, OutputMode, RunError};
 use crate::adapters::{AwsAccess, AwsCloud, CallCounter};
+use crate::canary::{self, CanaryCommand, CanaryError, CanaryOutcome, RollbackCause};
 use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
 use crate::engine::{ApplyOutcome, EventSink};
@@ -128,7 +129,71 @@ async fn converge(
     }
     let report = execute(ctx, &session, &plan, state_root).await?;
     print_calls(ctx, &counter);
-    finish(ctx, verb, &plan, &report, state_root)
+    let outcome = finish(ctx, verb, &plan, &report, state_root)?;
+    canary_window(ctx, &session, &plan).await?;
+    Ok(outcome)
+}
+
+/// The canary window after a successful canary apply (nothing when the apply moved no
+/// alias or the config has no canary): promoted, or rolled back (exit 1, naming the alarm;
+/// exit 130 on Ctrl-C, which rolls back without asking).
+async fn canary_window(ctx: &AppContext, session: &Session, plan: &Plan) -> Result<(), RunError> {
+    if !matches!(ctx.config.canary_policy(), Ok(Some(_))) {
+        return Ok(());
+    }
+    let (cloud, _calls) = AwsCloud::connect(&AwsAccess::from(&ctx.config.aws)).await;
+    let canary = canary::canary_for_apply(cloud.clients().clone(), session, plan)
+        .await
+        .map_err(|error| RunError::NeedsHuman {
+            message: format!("the canary aliases could not be read: {error}"),
+            next: "the `live` aliases may route part of their traffic to the new version: run \
+                   `txdeploy apply` again without `--canary` to release fully, or `txdeploy \
+                   rollback`"
+                .to_owned(),
+        })?;
+    let Some(canary) = canary else {
+        return Ok(());
+    };
+    let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let (commands, mut command_receiver) = tokio::sync::mpsc::unbounded_channel();
+    let mut reporter = ctx.output.reporter();
+    let reporting = tokio::spawn(async move {
+        report::drain_canary(receiver, reporter.as_mut()).await;
+    });
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = commands.send(CanaryCommand::Interrupt);
+        }
+    });
+    let result = canary.run(&events, &mut command_receiver).await;
+    ctrl_c.abort();
+    drop(events);
+    let _ = reporting.await;
+    canary_result(result)
+}
+
+/// How a canary's end ends the run.
+pub fn canary_result(result: Result<CanaryOutcome, CanaryError>) -> Result<(), RunError> {
+    match result {
+        // Issue 6 item 1: the release record of a canary apply belongs here, once the
+        // canary is promoted (a rolled-back canary is not a release).
+        Ok(CanaryOutcome::Promoted(_)) => Ok(()),
+        Ok(CanaryOutcome::RolledBack(RollbackCause::Interrupted)) => Err(RunError::Interrupted),
+        Ok(CanaryOutcome::RolledBack(cause)) => Err(RunError::Failed {
+            message: format!("the canary was rolled back: {}", cause.describe()),
+            next: "the aliases run the previous version again; fix the new version, then run \
+                   `txdeploy apply` again"
+                .to_owned(),
+        }),
+        Err(error @ CanaryError::Rollback { .. }) => Err(RunError::NeedsHuman {
+            message: error.to_string(),
+            next: "move the aliases listed back by hand or with `txdeploy rollback`".to_owned(),
+        }),
+        Err(error @ CanaryError::Promote { .. }) => Err(RunError::Failed {
+            message: error.to_string(),
+            next: "run `txdeploy apply` again without `--canary`".to_owned(),
+        }),
+    }
 }
 
 /// Asks on the terminal; anything but `y`/`yes` declines.
@@ -337,5 +402,47 @@ fn status_word(action: &Action) -> &'static str {
         Action::Create => "missing",
         Action::Update | Action::Replace { .. } => "drifted",
         Action::Delete => "orphaned",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::canary::PromoteTrigger;
+    use crate::cloud::CloudError;
+
+    #[test]
+    fn a_canary_ends_the_run_with_the_documented_exit_code() {
+        assert!(canary_result(Ok(CanaryOutcome::Promoted(PromoteTrigger::Manual))).is_ok());
+        let alarm = canary_result(Ok(CanaryOutcome::RolledBack(RollbackCause::Alarm {
+            alarm: "tx-dev-api-5xx-rate".into(),
+            reason: "Threshold Crossed".into(),
+        })))
+        .unwrap_err();
+        assert_eq!(alarm.exit_code(), 1);
+        assert!(
+            alarm
+                .to_string()
+                .contains("`tx-dev-api-5xx-rate` fired: Threshold Crossed")
+        );
+        let aborted =
+            canary_result(Ok(CanaryOutcome::RolledBack(RollbackCause::Aborted))).unwrap_err();
+        assert_eq!(aborted.exit_code(), 1);
+        let ctrl_c =
+            canary_result(Ok(CanaryOutcome::RolledBack(RollbackCause::Interrupted))).unwrap_err();
+        assert_eq!(ctrl_c.exit_code(), 130);
+        let stuck = canary_result(Err(CanaryError::Rollback {
+            cause: "aborted by the user".into(),
+            alias: "tx-dev-transaction-validator:live".into(),
+            error: CloudError::fatal("lambda", "UpdateAlias", "denied"),
+        }))
+        .unwrap_err();
+        assert_eq!(stuck.exit_code(), 3);
+        assert!(
+            stuck
+                .to_string()
+                .contains("tx-dev-transaction-validator:live")
+        );
     }
 }

@@ -120,6 +120,8 @@ impl Session {
     ) -> ApplyReport {
         let options = ExecOptions {
             parallelism: self.config.deploy.parallelism,
+            // A valid config always parses; `validate` reported any bad value already.
+            canary: self.config.canary_policy().ok().flatten(),
             ..ExecOptions::default()
         };
         Executor::new(self.cloud.clone(), journal, events, options, cancel)

@@ -77,6 +77,8 @@ pub struct FlagOverrides {
     pub parallelism: Option<usize>,
     /// `apply --on-failure` -> `deploy.on_failure`.
     pub on_failure: Option<OnFailure>,
+    /// `apply --canary` -> `deploy.canary`.
+    pub canary: Option<String>,
 }
 
 /// A valid configuration and where each of its values came from.
@@ -487,6 +489,14 @@ impl Merger {
                 "deploy",
                 "on_failure",
                 s.into(),
+            );
+        }
+        if let Some(canary) = &flags.canary {
+            self.merge_one(
+                &Origin::Flag { flag: "--canary" },
+                "deploy",
+                "canary",
+                canary.as_str().into(),
             );
         }
     }

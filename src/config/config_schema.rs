@@ -321,6 +321,16 @@ pub const KEYS: &[KeySpec] = &[
         },
     ),
     key("deploy", "on_failure", Kind::Choice(&["rollback", "stop"])),
+    key("deploy", "canary", Kind::Str),
+    key(
+        "deploy",
+        "canary_poll_seconds",
+        Kind::Int {
+            min: 1,
+            max: 300,
+            why: "a canary window polls its alarms at least every 5 minutes",
+        },
+    ),
 ];
 
 /// The spec of `section.key`, if it exists.

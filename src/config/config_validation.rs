@@ -7,6 +7,7 @@ use super::Config;
 use super::config_error::{ConfigError, Source};
 use super::config_loader::{default_float, default_int, dotted};
 use super::config_schema::{self, KeySpec, Kind};
+use crate::canary::canary_policy;
 use crate::spec::{Environment, ResourceKind};
 use crate::stack::{BundleInfo, StackInputs};
 
@@ -44,6 +45,7 @@ pub fn validate(config: &Config, sources: &BTreeMap<String, Source>) -> Vec<Conf
     v.api(config);
     v.alarms(config);
     v.aws(config);
+    v.deploy(config);
     v.errors
 }
 
@@ -643,6 +645,17 @@ impl Validator<'_> {
                 format!("{email:?}"),
                 "must be empty or an e-mail address such as `ops@example.com`",
                 "correct the address, or set it to \"\" for no e-mail subscription",
+            );
+        }
+    }
+
+    fn deploy(&mut self, config: &Config) {
+        if let Err(e) = config.canary_policy() {
+            self.push(
+                "deploy.canary",
+                format!("{:?}", config.deploy.canary),
+                format!("{} (the format is {})", e.rule, canary_policy::FORMAT),
+                e.fix,
             );
         }
     }

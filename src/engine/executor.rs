@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::exec_event::{ApplyOutcome, EventSink, ExecEvent, SkipReason};
 use super::retry_policy::RetryPolicy;
+use crate::canary::CanaryPolicy;
 use crate::cloud::{Cloud, CloudError, Observed, StepContext};
 use crate::plan::planner::field_diffs;
 use crate::plan::{Action, Plan, PlannedChange};
@@ -33,6 +34,8 @@ pub struct ExecOptions {
     /// a service without an entry is limited by `parallelism` alone.
     pub per_service: BTreeMap<Service, usize>,
     pub retry: RetryPolicy,
+    /// `--canary`: aliases moving to a new version only route this weight to it.
+    pub canary: Option<CanaryPolicy>,
 }
 
 impl Default for ExecOptions {
@@ -41,6 +44,7 @@ impl Default for ExecOptions {
             parallelism: 8,
             per_service: Service::ALL.into_iter().map(|s| (s, 4)).collect(),
             retry: RetryPolicy::default(),
+            canary: None,
         }
     }
 }
@@ -202,6 +206,7 @@ impl Executor {
             journal: Arc::clone(&self.journal),
             events: self.events.clone(),
             retry: self.options.retry.clone(),
+            canary: self.options.canary,
             env: plan.environment.clone(),
             stop: self.cancel.child_token(),
             outputs: Mutex::new(outputs.clone()),
@@ -307,6 +312,7 @@ struct Shared {
     journal: Arc<dyn JournalStore>,
     events: EventSink,
     retry: RetryPolicy,
+    canary: Option<CanaryPolicy>,
     env: Environment,
     /// Cancelled on the first failure or by the caller's token (Ctrl-C): no new step
     /// starts, backoff sleeps end; calls in flight are never aborted.
@@ -571,7 +577,8 @@ async fn run_step(
                 message,
             });
         }),
-    );
+    )
+    .with_canary(shared.canary);
     let step = Step {
         shared,
         change: &change,

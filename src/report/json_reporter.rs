@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
+use serde::Serialize;
+
 use super::Reporter;
+use crate::canary::CanaryEvent;
 use crate::engine::ExecEvent;
 
 /// Writes each event as its `serde_json` form on its own line, flushed at once so a reader
@@ -22,8 +25,8 @@ impl<W: Write + Send> JsonReporter<W> {
     }
 }
 
-impl<W: Write + Send> Reporter for JsonReporter<W> {
-    fn event(&mut self, event: &ExecEvent) {
+impl<W: Write + Send> JsonReporter<W> {
+    fn line(&mut self, event: &impl Serialize) {
         match serde_json::to_string(event) {
             Ok(line) => {
                 // A closed stdout must not fail the apply; the journal has the truth.
@@ -32,6 +35,16 @@ impl<W: Write + Send> Reporter for JsonReporter<W> {
             }
             Err(e) => tracing::warn!("cannot serialize an event as JSON: {e}"),
         }
+    }
+}
+
+impl<W: Write + Send> Reporter for JsonReporter<W> {
+    fn event(&mut self, event: &ExecEvent) {
+        self.line(event);
+    }
+
+    fn canary(&mut self, event: &CanaryEvent) {
+        self.line(event);
     }
 
     fn finish(&mut self) {
@@ -45,6 +58,28 @@ mod tests {
     use super::*;
     use crate::engine::SkipReason;
     use crate::spec::{ResourceId, ResourceKind};
+
+    #[test]
+    fn canary_events_are_ndjson_lines_too() {
+        let mut reporter = JsonReporter::new(Vec::new());
+        for e in crate::canary::canary_event::sample_rolled_back() {
+            reporter.canary(&e);
+        }
+        let text = String::from_utf8(reporter.into_inner()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0]["event"], "canary_started");
+        assert_eq!(lines[0]["weight_percent"], 10);
+        assert_eq!(lines[0]["aliases"][0]["canary_version"], "4");
+        assert_eq!(lines[3]["event"], "canary_alarm");
+        assert_eq!(lines[3]["state"], "ALARM");
+        assert_eq!(lines[4]["event"], "canary_rolled_back");
+        assert_eq!(lines[4]["cause"], "alarm");
+        assert_eq!(lines[4]["alarm"], "tx-dev-transaction-validator-error-rate");
+    }
 
     #[test]
     fn every_event_is_one_parseable_line() {

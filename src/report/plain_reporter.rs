@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{Reporter, format_duration, next_step};
+use crate::canary::{CanaryEvent, PromoteTrigger};
 use crate::engine::{ApplyOutcome, ExecEvent, SkipReason};
+use crate::monitor::AlarmState;
 use crate::spec::ResourceId;
 
 /// Writes lines such as `  [ 3/12] create  queue/analytics … done (0.4 s)`.
@@ -153,11 +155,94 @@ impl<W: Write + Send> PlainReporter<W> {
     }
 }
 
+impl<W: Write + Send> PlainReporter<W> {
+    fn render_canary(&self, event: &CanaryEvent) -> String {
+        let left = |ms: u64| format!("[canary, {} left]", format_duration(ms));
+        match event {
+            CanaryEvent::CanaryStarted {
+                weight_percent,
+                window_ms,
+                aliases,
+                alarms,
+            } => {
+                let mut text = format!(
+                    "Canary: {weight_percent}% of the traffic goes to the new version for {}, \
+                     watching {} alarm(s)",
+                    format_duration(*window_ms),
+                    alarms.len()
+                );
+                for a in aliases {
+                    text.push_str(&format!(
+                        "\n  {}:{}: version {} keeps {}%, version {} gets {weight_percent}%",
+                        a.function,
+                        a.alias,
+                        a.stable_version,
+                        100 - u32::from(*weight_percent),
+                        a.canary_version
+                    ));
+                }
+                text
+            }
+            CanaryEvent::CanaryAlarm {
+                alarm,
+                state,
+                reason,
+                remaining_ms,
+            } => {
+                let code = match state {
+                    AlarmState::Alarm => RED,
+                    AlarmState::InsufficientData => DIM,
+                    AlarmState::Ok => GREEN,
+                };
+                let state = self.paint(state.as_str(), code);
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                };
+                format!("  {} {alarm} {state}{reason}", left(*remaining_ms))
+            }
+            CanaryEvent::CanaryPollFailed {
+                error,
+                remaining_ms,
+            } => format!(
+                "  {} reading the alarms failed, trying again at the next poll: {error}",
+                left(*remaining_ms)
+            ),
+            CanaryEvent::CanaryPromoted {
+                trigger,
+                elapsed_ms,
+            } => {
+                let why = match trigger {
+                    PromoteTrigger::WindowPassed => "no watched alarm fired during the window",
+                    PromoteTrigger::Manual => "promoted by hand before the window ended",
+                };
+                format!(
+                    "{} after {}: {why}; the aliases run the new version, routing removed.",
+                    self.paint("Canary promoted", GREEN),
+                    format_duration(*elapsed_ms)
+                )
+            }
+            CanaryEvent::CanaryRolledBack { cause, elapsed_ms } => format!(
+                "{} after {}: {}; the aliases stay on the old version, routing removed.",
+                self.paint("Canary rolled back", RED),
+                format_duration(*elapsed_ms),
+                cause.describe()
+            ),
+        }
+    }
+}
+
 impl<W: Write + Send> Reporter for PlainReporter<W> {
     fn event(&mut self, event: &ExecEvent) {
         if let Some(text) = self.render(event) {
             self.line(&text);
         }
+    }
+
+    fn canary(&mut self, event: &CanaryEvent) {
+        let text = self.render_canary(event);
+        self.line(&text);
     }
 
     fn finish(&mut self) {
@@ -244,6 +329,17 @@ mod tests {
             },
         ]);
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn canary_lines_name_versions_alarm_states_and_the_cause() {
+        let mut reporter = PlainReporter::new(Vec::new(), false);
+        for e in crate::canary::canary_event::sample_rolled_back() {
+            reporter.canary(&e);
+        }
+        reporter.finish();
+        let text = String::from_utf8(reporter.into_inner()).unwrap();
+        insta::assert_snapshot!(text);
     }
 
     #[test]

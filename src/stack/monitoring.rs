@@ -12,7 +12,7 @@ use super::messaging::{ALARMS_TOPIC, dead_letter_queues};
 use super::{Builder, DEFAULT_ACCOUNT_CONCURRENCY_LIMIT, Handler, id};
 use crate::spec::{
     AlarmMetric, AlarmSpec, DashboardSpec, MetricQuery, MetricStat, OutputRef, QueryBody,
-    ResourceGraph, ResourceKind, ResourceSpec, SpecBody, Statistic, Value,
+    ResourceGraph, ResourceId, ResourceKind, ResourceSpec, SpecBody, Statistic, Value,
 };
 
 /// The dashboard's logical name.
@@ -84,6 +84,25 @@ fn expression(id: &str, expression: &str, label: &str) -> MetricQuery {
     }
 }
 
+/// The logical name of a function's error-rate alarm.
+fn error_rate_alarm(handler: Handler) -> String {
+    format!("{}-error-rate", handler.logical())
+}
+
+/// The logical name of the API's 5XX-rate alarm.
+const API_5XX_ALARM: &str = "api-5xx-rate";
+
+/// The alarms a canary watches: each function's error rate and the API's 5XX rate, the
+/// ones a bad version of the code trips first.
+pub fn canary_alarm_ids() -> Vec<ResourceId> {
+    Handler::ALL
+        .into_iter()
+        .map(error_rate_alarm)
+        .chain([API_5XX_ALARM.to_owned()])
+        .map(|logical| id(ResourceKind::Alarm, &logical))
+        .collect()
+}
+
 /// The dimensions of a function's metrics.
 pub(crate) fn function_dimensions(handler: Handler) -> BTreeMap<String, Value> {
     dimensions([(
@@ -140,7 +159,7 @@ fn alarms(b: &Builder<'_>) -> Vec<ResourceSpec> {
         let dims = function_dimensions(handler);
         let name = handler.logical();
         all.push(Alarm {
-            logical: format!("{name}-error-rate"),
+            logical: error_rate_alarm(handler),
             description: format!(
                 "`{name}` error rate above {} % (errors / invocations)",
                 thresholds.error_rate_percent
@@ -207,7 +226,7 @@ fn alarms(b: &Builder<'_>) -> Vec<ResourceSpec> {
         });
     }
     all.push(Alarm {
-        logical: "api-5xx-rate".to_owned(),
+        logical: API_5XX_ALARM.to_owned(),
         description: format!(
             "API 5XX rate above {} % (5XX responses / requests)",
             thresholds.api_5xx_rate_percent

@@ -4,6 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::app_state::LocalState;
+use crate::canary::CanaryEvent;
 use crate::engine::{ApplyOutcome, ExecEvent};
 use crate::monitor::MonitorEvent;
 use crate::plan::Plan;
@@ -30,6 +31,11 @@ pub enum AppEvent {
     },
     Monitor(MonitorEvent),
     Apply(ApplyUpdate),
+    /// An event of the canary window after a canary apply, stamped like `Exec`.
+    Canary {
+        at_ms: u64,
+        event: CanaryEvent,
+    },
 }
 
 /// A background load finished. Errors are already worded for the user.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::canary::{CanaryAlias, CanaryCommand, PromoteTrigger, RollbackCause};
 use crate::cloud::{CloudError, ErrorClass};
 use crate::engine::{ApplyOutcome, SkipReason};
 use crate::monitor::{AlarmInfo, AlarmState, MetricFrame, MetricSpec, MetricWindow, TransitionLog};
@@ -433,6 +434,58 @@ pub struct DeployState {
     pub filter: NodeFilter,
     pub text_filter: String,
     pub editing_filter: bool,
+    /// The canary window after a canary apply, from its first event on.
+    pub canary: Option<CanaryView>,
+}
+
+/// A watched alarm as the canary last saw it (`None` before the first poll).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanaryAlarmRow {
+    pub name: String,
+    pub state: Option<AlarmState>,
+    pub reason: String,
+}
+
+/// How a canary window ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CanaryEnd {
+    Promoted(PromoteTrigger),
+    RolledBack(RollbackCause),
+}
+
+/// The canary window: weight, time left, watched alarms, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanaryView {
+    pub weight_percent: u8,
+    pub window_ms: u64,
+    /// The TUI clock when the window started.
+    pub started_ms: u64,
+    pub aliases: Vec<CanaryAlias>,
+    pub alarms: Vec<CanaryAlarmRow>,
+    /// `p` or `a` was pressed; the runner has not answered yet.
+    pub requested: Option<CanaryCommand>,
+    pub ended: Option<CanaryEnd>,
+}
+
+impl CanaryView {
+    /// Whether the window still runs (keys `p` and `a` work).
+    pub fn is_active(&self) -> bool {
+        self.ended.is_none()
+    }
+
+    /// Milliseconds left in the window at `now_ms`.
+    pub fn remaining_ms(&self, now_ms: u64) -> u64 {
+        (self.started_ms + self.window_ms).saturating_sub(now_ms)
+    }
+
+    /// How much of the window has passed, 0.0..=1.0.
+    pub fn passed(&self, now_ms: u64) -> f64 {
+        if self.window_ms == 0 {
+            return 1.0;
+        }
+        let passed = self.window_ms - self.remaining_ms(now_ms);
+        (passed as f64 / self.window_ms as f64).clamp(0.0, 1.0)
+    }
 }
 
 /// Estimated duration of a node nothing is known about yet.
@@ -469,6 +522,7 @@ impl DeployState {
             filter: NodeFilter::All,
             text_filter: String::new(),
             editing_filter: false,
+            canary: None,
         };
         if let Some(deps) = deps {
             state.set_deps(deps, &node_of);
@@ -764,7 +818,16 @@ impl AppState {
     pub fn animating(&self) -> bool {
         self.launch.is_loading()
             || self.deploy.as_ref().is_some_and(DeployState::is_running)
+            || self.canary_active()
             || (self.screen == Screen::Dashboard && self.dashboard.fetching)
+    }
+
+    /// Whether a canary window runs (the apply's steps are done, its aliases are split).
+    pub fn canary_active(&self) -> bool {
+        self.deploy
+            .as_ref()
+            .and_then(|d| d.canary.as_ref())
+            .is_some_and(CanaryView::is_active)
     }
 
     pub fn apply_running(&self) -> bool {

@@ -1,6 +1,7 @@
 //! `Effect`: what `update` asks the event loop to do; the loop performs the I/O and reports
 //! back with `AppEvent`s.
 
+use crate::canary::CanaryCommand;
 use crate::monitor::MetricWindow;
 use crate::plan::Plan;
 
@@ -20,4 +21,6 @@ pub enum Effect {
     StartMetrics,
     RefreshMetrics,
     SetMetricWindow(MetricWindow),
+    /// Promote or roll back the running canary window now.
+    Canary(CanaryCommand),
 }

@@ -14,9 +14,10 @@ use super::app_event::{AppEvent, ApplyUpdate, Loaded};
 use super::app_state::LocalState;
 use super::effect::Effect;
 use crate::adapters::{AwsAccess, AwsClients, AwsCloud};
-use crate::app::commands::{apply_error, execute_plan};
+use crate::app::commands::{apply_error, canary_result, execute_plan};
 use crate::app::session::Session;
 use crate::app::{AppContext, RunError};
+use crate::canary::{CanaryCommand, canary_for_apply};
 use crate::cloud::Cloud;
 use crate::config::Config;
 use crate::engine::{ApplyOutcome, EventSink, plan_dependencies};
@@ -49,6 +50,9 @@ struct ApplyJob {
     task: JoinHandle<()>,
 }
 
+/// Where `p` and `a` reach the canary window of the running apply job, if it has one.
+type CanaryCommands = Arc<Mutex<Option<UnboundedSender<CanaryCommand>>>>;
+
 /// Runs effects for one TUI session.
 pub struct EffectRunner {
     config: Config,
@@ -66,6 +70,7 @@ pub struct EffectRunner {
     apply: Option<ApplyJob>,
     /// How the latest apply ended badly, for the exit code (`None` after a success).
     apply_error: Arc<Mutex<Option<RunError>>>,
+    canary_commands: CanaryCommands,
 }
 
 impl EffectRunner {
@@ -96,6 +101,7 @@ impl EffectRunner {
             tasks: Vec::new(),
             apply: None,
             apply_error: Arc::new(Mutex::new(None)),
+            canary_commands: Arc::new(Mutex::new(None)),
         };
         runner
             .tasks
@@ -126,6 +132,16 @@ impl EffectRunner {
             Effect::StartMetrics => self.start_metrics(),
             Effect::RefreshMetrics => self.pollers.refresh_metrics(),
             Effect::SetMetricWindow(window) => self.pollers.set_window(window),
+            Effect::Canary(command) => {
+                if let Some(commands) = self
+                    .canary_commands
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                {
+                    let _ = commands.send(command);
+                }
+            }
         }
         true
     }
@@ -206,6 +222,8 @@ impl EffectRunner {
             start: self.start,
             cancel: cancel.clone(),
             apply_error: Arc::clone(&self.apply_error),
+            clients: self.clients.clone(),
+            canary_commands: Arc::clone(&self.canary_commands),
         };
         let task = tokio::task::spawn_local(job.run(confirmed));
         self.apply = Some(ApplyJob { cancel, task });
@@ -294,6 +312,8 @@ struct ApplyRun {
     start: Instant,
     cancel: CancellationToken,
     apply_error: Arc<Mutex<Option<RunError>>>,
+    clients: AwsClients,
+    canary_commands: CanaryCommands,
 }
 
 impl ApplyRun {
@@ -350,14 +370,25 @@ impl ApplyRun {
         .await;
         // The executor dropped its sink; every event reaches the loop before `Finished`.
         let _ = forward.await;
-        drop(lock);
-        let (outcome, error) = match result {
+        let (mut outcome, mut error) = match result {
             Ok(report) => (
                 report.outcome,
                 apply_error("apply", &stack, &report, &self.state_root),
             ),
             Err(error) => (ApplyOutcome::Failed, Some(error)),
         };
+        if outcome == ApplyOutcome::Succeeded && error.is_none() {
+            // The lock stays held for the window: no other apply may move the aliases.
+            error = self.canary_window(&session, &fresh).await.err();
+            if let Some(e) = &error {
+                outcome = if matches!(e, RunError::Interrupted) {
+                    ApplyOutcome::Interrupted
+                } else {
+                    ApplyOutcome::Failed
+                };
+            }
+        }
+        drop(lock);
         let message = error.as_ref().map(ToString::to_string);
         *self
             .apply_error
@@ -367,6 +398,51 @@ impl ApplyRun {
             outcome,
             error: message,
         }));
+    }
+
+    /// The canary window after a canary apply, if the apply left aliases split: its events
+    /// go to the loop, `p` / `a` reach it through `canary_commands`, and quitting the TUI
+    /// (the job's cancel token) rolls it back.
+    async fn canary_window(&self, session: &Session, plan: &Plan) -> Result<(), RunError> {
+        let canary = canary_for_apply(self.clients.clone(), session, plan)
+            .await
+            .map_err(|error| RunError::NeedsHuman {
+                message: format!("the canary aliases could not be read: {error}"),
+                next: "run `txdeploy apply` again without `--canary`, or `txdeploy rollback`"
+                    .to_owned(),
+            })?;
+        let Some(canary) = canary else {
+            return Ok(());
+        };
+        let (commands, mut command_receiver) = unbounded_channel();
+        let on_cancel = commands.clone();
+        *self
+            .canary_commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(commands);
+        let cancel = self.cancel.clone();
+        let watch_cancel = tokio::spawn(async move {
+            cancel.cancelled().await;
+            let _ = on_cancel.send(CanaryCommand::Interrupt);
+        });
+        let (events, mut receiver) = unbounded_channel();
+        let tx = self.tx.clone();
+        let start = self.start;
+        let forward = tokio::spawn(async move {
+            while let Some(event) = receiver.recv().await {
+                let at_ms = millis_since(start);
+                tx.send(AppEvent::Canary { at_ms, event });
+            }
+        });
+        let result = canary.run(&events, &mut command_receiver).await;
+        watch_cancel.abort();
+        self.canary_commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(events);
+        let _ = forward.await;
+        canary_result(result)
     }
 }
 

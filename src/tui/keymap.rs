@@ -36,6 +36,10 @@ pub enum Action {
     WiderRange,
     Confirm,
     Cancel,
+    /// `p` during a canary window: promote now.
+    PromoteCanary,
+    /// `a` during a canary window: roll back now.
+    AbortCanary,
 }
 
 /// Where keys are read: a screen, or an overlay that takes every key.
@@ -194,6 +198,20 @@ const DEPLOY: &[Binding] = &[
         "",
         "clear the filters",
         Action::Back,
+    ),
+    bind(
+        &[KeyCode::Char('p')],
+        "p",
+        "promote",
+        "canary: promote now (all traffic to the new version, without waiting for the window)",
+        Action::PromoteCanary,
+    ),
+    bind(
+        &[KeyCode::Char('a')],
+        "a",
+        "abort",
+        "canary: roll back now (all traffic back to the old version)",
+        Action::AbortCanary,
     ),
     Binding {
         keys: &[KeyCode::Char('c')],
@@ -455,6 +473,28 @@ mod tests {
         }
         assert_eq!(
             action_for(Context::Screen(Screen::Deploy), key(KeyCode::Char('c'))),
+            None
+        );
+    }
+
+    #[test]
+    fn canary_keys_work_on_the_deploy_screen_only() {
+        let deploy = Context::Screen(Screen::Deploy);
+        assert_eq!(
+            action_for(deploy, key(KeyCode::Char('p'))),
+            Some(Action::PromoteCanary)
+        );
+        assert_eq!(
+            action_for(deploy, key(KeyCode::Char('a'))),
+            Some(Action::AbortCanary)
+        );
+        // On the plan screen `a` still applies.
+        assert_eq!(
+            action_for(Context::Screen(Screen::Plan), key(KeyCode::Char('a'))),
+            Some(Action::Apply)
+        );
+        assert_eq!(
+            action_for(Context::Screen(Screen::Alarms), key(KeyCode::Char('p'))),
             None
         );
     }

@@ -559,3 +559,100 @@ fn key(c: char) -> crossterm::event::KeyEvent {
         crossterm::event::KeyModifiers::NONE,
     )
 }
+
+/// A canary apply: every step done, then the window 2 min 10 s into 5 min with 10 % on the
+/// new versions; one error-rate alarm OK, the API 5XX alarm without data, the rest waiting
+/// for their first poll.
+pub fn canary_window() -> AppState {
+    use crate::canary::{CanaryAlias, CanaryEvent};
+    use crate::engine::ExecEvent as E;
+    let mut state = state(Screen::Plan);
+    let plan = plan();
+    apply_event(
+        &mut state,
+        AppEvent::Loaded(Loaded::Plan(Ok(Box::new(plan.clone())))),
+    );
+    apply_event(&mut state, AppEvent::Key(key('a')));
+    apply_event(&mut state, AppEvent::Key(key('y')));
+    apply_event(
+        &mut state,
+        AppEvent::Apply(ApplyUpdate::Started {
+            deps: plan_deps(&plan),
+        }),
+    );
+    let mut exec = |at_ms, event| apply_event(&mut state, AppEvent::Exec { at_ms, event });
+    exec(
+        0,
+        E::ApplyStarted {
+            apply_id: "20261128T141518123Z-9c1d".into(),
+            stack: "tx-dev".into(),
+            changes: plan.changes.len(),
+        },
+    );
+    for change in plan.changes.iter().filter(|c| c.action.mutates()) {
+        exec(
+            100,
+            E::NodeSucceeded {
+                id: change.id.clone(),
+                action: "create",
+                elapsed_ms: 400,
+            },
+        );
+    }
+    exec(
+        2000,
+        E::ApplyFinished {
+            outcome: ApplyOutcome::Succeeded,
+            succeeded: plan.changes.len(),
+            failed: 0,
+            skipped: 0,
+            elapsed_ms: 2000,
+        },
+    );
+    let alarm = |logical: &str| format!("tx-dev-{logical}");
+    let function = |logical: &str| format!("tx-dev-{logical}");
+    let mut canary = |at_ms, event| apply_event(&mut state, AppEvent::Canary { at_ms, event });
+    canary(
+        3000,
+        CanaryEvent::CanaryStarted {
+            weight_percent: 10,
+            window_ms: 300_000,
+            aliases: ["transaction-validator", "notification-handler"]
+                .iter()
+                .map(|l| CanaryAlias {
+                    function: function(l),
+                    alias: "live".into(),
+                    stable_version: "3".into(),
+                    canary_version: "4".into(),
+                })
+                .collect(),
+            alarms: vec![
+                alarm("transaction-validator-error-rate"),
+                alarm("notification-handler-error-rate"),
+                alarm("api-5xx-rate"),
+            ],
+        },
+    );
+    canary(
+        3100,
+        CanaryEvent::CanaryAlarm {
+            alarm: alarm("transaction-validator-error-rate"),
+            state: AlarmState::Ok,
+            reason: "Threshold Crossed: no datapoints were above 1.0".into(),
+            remaining_ms: 299_900,
+        },
+    );
+    canary(
+        3100,
+        CanaryEvent::CanaryAlarm {
+            alarm: alarm("api-5xx-rate"),
+            state: AlarmState::InsufficientData,
+            reason: "Insufficient Data: 5 datapoints were unknown".into(),
+            remaining_ms: 299_900,
+        },
+    );
+    apply_event(&mut state, AppEvent::Tick { now_ms: 133_000 });
+    state.notice = None;
+    state.dirty = false;
+    state
+}

@@ -7,12 +7,13 @@ use crossterm::event::{
 
 use super::app_event::{AppEvent, ApplyUpdate, Loaded};
 use super::app_state::{
-    AlarmCounts, AppState, DeployPhase, DeployState, Dialog, Level, Load, NodeRow, NodeState,
-    PlanDigest, Screen,
+    AlarmCounts, AppState, CanaryAlarmRow, CanaryEnd, CanaryView, DeployPhase, DeployState, Dialog,
+    Level, Load, NodeRow, NodeState, PlanDigest, Screen,
 };
 use super::effect::Effect;
 use super::keymap::{Action, Context, action_for};
 use super::view::tab_at;
+use crate::canary::{CanaryCommand, CanaryEvent};
 use crate::engine::{ApplyOutcome, ExecEvent};
 use crate::monitor::{MonitorEvent, PollSource, alarm_poller::sort_worst_first};
 use crate::spec::ResourceId;
@@ -62,7 +63,121 @@ pub fn update(state: &mut AppState, event: AppEvent) -> Option<Effect> {
             state.dirty = true;
             on_apply(state, update)
         }
+        AppEvent::Canary { at_ms, event } => {
+            state.clock_ms = state.clock_ms.max(at_ms);
+            state.dirty = true;
+            on_canary(state, at_ms, event);
+            None
+        }
     }
+}
+
+/// The canary window's events: its start, alarm states, its end.
+fn on_canary(state: &mut AppState, at_ms: u64, event: CanaryEvent) {
+    let Some(deploy) = state.deploy.as_mut() else {
+        return;
+    };
+    match event {
+        CanaryEvent::CanaryStarted {
+            weight_percent,
+            window_ms,
+            aliases,
+            alarms,
+        } => {
+            deploy.canary = Some(CanaryView {
+                weight_percent,
+                window_ms,
+                started_ms: at_ms,
+                aliases,
+                alarms: alarms
+                    .into_iter()
+                    .map(|name| CanaryAlarmRow {
+                        name,
+                        state: None,
+                        reason: String::new(),
+                    })
+                    .collect(),
+                requested: None,
+                ended: None,
+            });
+            state.notify(
+                Level::Info,
+                format!(
+                    "canary: {weight_percent}% of the traffic on the new version; p promotes \
+                     now, a rolls back"
+                ),
+            );
+        }
+        CanaryEvent::CanaryAlarm {
+            alarm,
+            state: alarm_state,
+            reason,
+            ..
+        } => {
+            if let Some(row) = deploy
+                .canary
+                .as_mut()
+                .and_then(|c| c.alarms.iter_mut().find(|r| r.name == alarm))
+            {
+                row.state = Some(alarm_state);
+                row.reason = reason;
+            }
+        }
+        CanaryEvent::CanaryPollFailed { error, .. } => {
+            state.notify(
+                Level::Warn,
+                format!("canary: reading the alarms failed, trying again: {error}"),
+            );
+        }
+        CanaryEvent::CanaryPromoted { trigger, .. } => {
+            if let Some(canary) = deploy.canary.as_mut() {
+                canary.ended = Some(CanaryEnd::Promoted(trigger));
+                canary.requested = None;
+            }
+            state.notify(
+                Level::Info,
+                "canary promoted: the aliases run the new version",
+            );
+        }
+        CanaryEvent::CanaryRolledBack { cause, .. } => {
+            let text = format!(
+                "canary rolled back ({}); the aliases run the old version",
+                cause.describe()
+            );
+            if let Some(canary) = deploy.canary.as_mut() {
+                canary.ended = Some(CanaryEnd::RolledBack(cause));
+                canary.requested = None;
+            }
+            state.notify(Level::Error, text);
+        }
+    }
+}
+
+/// `p` / `a` (and Ctrl-C) during a canary window: asks the runner once.
+fn canary_command(state: &mut AppState, command: CanaryCommand) -> Option<Effect> {
+    let Some(canary) = state
+        .deploy
+        .as_mut()
+        .and_then(|d| d.canary.as_mut())
+        .filter(|c| c.is_active())
+    else {
+        state.notify(Level::Warn, "no canary is running");
+        return None;
+    };
+    if canary.requested.is_some() {
+        state.notify(
+            Level::Info,
+            "already asked; waiting for the aliases to move",
+        );
+        return None;
+    }
+    canary.requested = Some(command);
+    let text = match command {
+        CanaryCommand::PromoteNow => "promoting the canary now",
+        CanaryCommand::Abort | CanaryCommand::Interrupt => "rolling the canary back now",
+    };
+    state.notify(Level::Info, text);
+    Some(Effect::Canary(command))
 }
 
 fn context(state: &AppState) -> Context {
@@ -204,6 +319,8 @@ fn on_action(state: &mut AppState, action: Action) -> Option<Effect> {
         Action::CoarserPeriod => set_window(state, |w| w.coarser()),
         Action::NarrowerRange => set_window(state, |w| w.narrower()),
         Action::WiderRange => set_window(state, |w| w.wider()),
+        Action::PromoteCanary => canary_command(state, CanaryCommand::PromoteNow),
+        Action::AbortCanary => canary_command(state, CanaryCommand::Abort),
         Action::Confirm | Action::Cancel => None,
     }
 }
@@ -240,6 +357,10 @@ fn quit(state: &mut AppState) -> Option<Effect> {
 }
 
 fn interrupt(state: &mut AppState) -> Option<Effect> {
+    // Ctrl-C in a canary window rolls it back (the safe default), as on the command line.
+    if state.canary_active() {
+        return canary_command(state, CanaryCommand::Interrupt);
+    }
     match state.deploy.as_ref().map(|d| &d.phase) {
         Some(DeployPhase::Preparing | DeployPhase::Running) => {
             state.dialog = Some(Dialog::ConfirmStop);
@@ -530,7 +651,14 @@ fn on_apply(state: &mut AppState, update: ApplyUpdate) -> Option<Effect> {
                     error: error.clone(),
                 };
             }
+            let canary_ended = state
+                .deploy
+                .as_ref()
+                .and_then(|d| d.canary.as_ref())
+                .is_some_and(|c| c.ended.is_some());
             match outcome {
+                // The canary's own notice says how it ended.
+                _ if canary_ended => {}
                 ApplyOutcome::Succeeded => state.notify(
                     Level::Info,
                     "apply succeeded; 4 opens the dashboard, 5 the alarms",
@@ -1022,5 +1150,115 @@ mod tests {
         );
         assert!(!state.help);
         assert!(!state.quitting);
+    }
+
+    fn canary_event(state: &mut AppState, at_ms: u64, event: CanaryEvent) -> Option<Effect> {
+        update(state, AppEvent::Canary { at_ms, event })
+    }
+
+    #[test]
+    fn the_canary_window_tracks_weight_time_left_and_alarm_states() {
+        let state = sample::canary_window();
+        let canary = state.deploy.as_ref().unwrap().canary.as_ref().unwrap();
+        assert_eq!(canary.weight_percent, 10);
+        assert_eq!(canary.remaining_ms(state.clock_ms), 170_000);
+        assert!((canary.passed(state.clock_ms) - 130.0 / 300.0).abs() < 1e-9);
+        let states: Vec<Option<AlarmState>> = canary.alarms.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                Some(AlarmState::Ok),
+                None,
+                Some(AlarmState::InsufficientData)
+            ]
+        );
+        assert!(state.canary_active());
+        assert!(state.animating(), "the gauge must keep counting down");
+    }
+
+    #[test]
+    fn p_promotes_once_and_the_end_closes_the_window() {
+        let mut state = sample::canary_window();
+        state.screen = Screen::Deploy;
+        assert_eq!(
+            update(&mut state, key('p')),
+            Some(Effect::Canary(CanaryCommand::PromoteNow))
+        );
+        // A second press does not ask again while the aliases move.
+        assert_eq!(update(&mut state, key('p')), None);
+        assert_eq!(update(&mut state, key('a')), None);
+        canary_event(
+            &mut state,
+            140_000,
+            CanaryEvent::CanaryPromoted {
+                trigger: crate::canary::PromoteTrigger::Manual,
+                elapsed_ms: 137_000,
+            },
+        );
+        let canary = state.deploy.as_ref().unwrap().canary.as_ref().unwrap();
+        assert_eq!(
+            canary.ended,
+            Some(CanaryEnd::Promoted(crate::canary::PromoteTrigger::Manual))
+        );
+        assert!(!state.canary_active());
+        assert_eq!(update(&mut state, key('p')), None);
+        assert!(state.notice.as_ref().unwrap().text.contains("no canary"));
+    }
+
+    #[test]
+    fn a_and_ctrl_c_roll_the_canary_back_and_an_alarm_is_shown_with_its_reason() {
+        let mut state = sample::canary_window();
+        state.screen = Screen::Deploy;
+        assert_eq!(
+            update(&mut state, key('a')),
+            Some(Effect::Canary(CanaryCommand::Abort))
+        );
+        let mut state = sample::canary_window();
+        assert_eq!(
+            update(&mut state, ctrl_c()),
+            Some(Effect::Canary(CanaryCommand::Interrupt)),
+            "Ctrl-C in a canary window rolls back without a dialog"
+        );
+        assert_eq!(state.dialog, None);
+        let mut state = sample::canary_window();
+        let alarm = "tx-dev-notification-handler-error-rate".to_owned();
+        canary_event(
+            &mut state,
+            150_000,
+            CanaryEvent::CanaryAlarm {
+                alarm: alarm.clone(),
+                state: AlarmState::Alarm,
+                reason: "Threshold Crossed".into(),
+                remaining_ms: 150_000,
+            },
+        );
+        let cause = crate::canary::RollbackCause::Alarm {
+            alarm: alarm.clone(),
+            reason: "Threshold Crossed".into(),
+        };
+        canary_event(
+            &mut state,
+            151_000,
+            CanaryEvent::CanaryRolledBack {
+                cause: cause.clone(),
+                elapsed_ms: 148_000,
+            },
+        );
+        let canary = state.deploy.as_ref().unwrap().canary.as_ref().unwrap();
+        let row = canary.alarms.iter().find(|r| r.name == alarm).unwrap();
+        assert_eq!(row.state, Some(AlarmState::Alarm));
+        assert_eq!(canary.ended, Some(CanaryEnd::RolledBack(cause)));
+        let notice = state.notice.clone().unwrap();
+        assert_eq!(notice.level, Level::Error);
+        assert!(notice.text.contains(&alarm), "{}", notice.text);
+        // The job's `Finished` keeps the canary's notice.
+        update(
+            &mut state,
+            AppEvent::Apply(ApplyUpdate::Finished {
+                outcome: ApplyOutcome::Failed,
+                error: Some("the canary was rolled back".into()),
+            }),
+        );
+        assert!(state.notice.unwrap().text.contains(&alarm));
     }
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app_state::{AppState, Screen};
-use super::keymap::{Context, bindings};
+use super::keymap::{Action, Context, bindings};
 use super::theme;
 use super::widgets::{
     alarm_list, confirm_dialog, help_overlay, launch_panel, metric_chart, plan_table, step_progress,
@@ -122,10 +122,15 @@ fn draw_footer(state: &AppState, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled("esc", theme::KEY));
         spans.push(Span::raw(" clear"));
     } else {
-        // "C-c stop" only while there is an apply to stop.
+        // "C-c stop" only while there is an apply to stop, "p promote" and "a abort" only
+        // while a canary window runs.
         let shown = |b: &&super::keymap::Binding| {
             !b.short.is_empty()
-                && (b.action != super::keymap::Action::Interrupt || state.apply_running())
+                && match b.action {
+                    Action::Interrupt => state.apply_running(),
+                    Action::PromoteCanary | Action::AbortCanary => state.canary_active(),
+                    _ => true,
+                }
         };
         for binding in bindings(context).filter(shown) {
             spans.push(Span::styled(format!(" {}", binding.label), theme::KEY));
@@ -220,6 +225,15 @@ mod tests {
     #[test]
     fn deploy_failed_with_the_error_and_next_step() {
         assert_screen!("deploy_failed", render(&sample::deploy_failed(), 80, 24));
+    }
+
+    #[test]
+    fn deploy_canary_window_with_time_left_and_alarms() {
+        let state = sample::canary_window();
+        let text = render(&state, 80, 24);
+        assert!(text.contains(" p promote "), "{text}");
+        assert!(text.contains(" a abort "), "{text}");
+        assert_screen!("deploy_canary", text);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! sparkline helpers. Widgets read `AppState` and draw; they never change it.
 
 pub mod alarm_list;
+pub mod canary_panel;
 pub mod confirm_dialog;
 pub mod help_overlay;
 pub mod launch_panel;

@@ -131,6 +131,7 @@ invalid_fixtures! {
     bad_email,
     parallelism,
     on_failure,
+    canary,
     bad_region,
     bad_endpoint_in_file,
     bad_endpoint_env,

@@ -447,6 +447,7 @@ async fn limits_bound_calls_in_flight_globally_and_per_service() {
         parallelism: 3,
         per_service: BTreeMap::from([(Service::Kms, 2), (Service::Sqs, 4)]),
         retry: RetryPolicy::default(),
+        canary: None,
     };
     let applied = apply_with(
         gauge.clone(),

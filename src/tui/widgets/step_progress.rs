@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, LineGauge, Paragraph, Wrap};
 
-use super::{duration, fit, scroll_offset, truncate};
+use super::{canary_panel, duration, fit, scroll_offset, truncate};
 use crate::engine::{ApplyOutcome, SkipReason};
 use crate::report::next_step;
 use crate::tui::app_state::{AppState, DeployPhase, DeployState, NodeRow, NodeState};
@@ -156,14 +156,19 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         (false, true) => 4,
         (_, false) => 3,
     };
-    let [head, gauge, running, list, details] = Layout::vertical([
+    let canary_height = deploy.canary.as_ref().map_or(0, canary_panel::height);
+    let [head, gauge, running, canary, list, details] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
+        Constraint::Length(canary_height),
         Constraint::Min(3),
         Constraint::Length(details_height),
     ])
     .areas(area);
+    if let Some(view) = &deploy.canary {
+        canary_panel::render(view, now, frame, canary);
+    }
     frame.render_widget(Paragraph::new(headline(deploy, now)), head);
 
     let (finished, total) = deploy.progress();

@@ -1,0 +1,301 @@
+//! Canary releases against moto: the whole stack deployed, then a new build applied with a
+//! canary of a few seconds. Promoted when no watched alarm fires; rolled back when one is
+//! flipped to ALARM with SetAlarmState during the window. The aliases are read back with the
+//! SDK after each phase.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch::types::StateValue;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud};
+use txdeploy::app::commands::canary_result;
+use txdeploy::app::session::Session;
+use txdeploy::canary::{
+    CanaryEvent, CanaryOutcome, PromoteTrigger, RollbackCause, canary_for_apply, watched_alarms,
+};
+use txdeploy::config::Config;
+use txdeploy::engine::{ApplyOutcome, EventSink};
+use txdeploy::plan::{Plan, PlanOptions};
+use txdeploy::stack::{BundleInfo, Handler, StackInputs};
+use txdeploy::state::journal::InMemoryJournal;
+
+use crate::harness::{moto_endpoint, unique_stack};
+
+async fn connect(endpoint: &str) -> AwsCloud {
+    let access = AwsAccess {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.to_owned()),
+    };
+    AwsCloud::connect(&access).await.0
+}
+
+/// Observes, plans and applies; the apply must succeed.
+async fn apply(session: &Session) -> Plan {
+    let observed = session.observe().await.unwrap();
+    let plan = session.plan(&observed, PlanOptions::apply());
+    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
+    let report = session
+        .execute(
+            &plan,
+            Arc::new(InMemoryJournal::new()),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(
+        report.outcome,
+        ApplyOutcome::Succeeded,
+        "{:?}",
+        report.first_error
+    );
+    plan
+}
+
+/// Where an alias routes: its version and its additional version weights.
+async fn alias_routing(clients: &AwsClients, physical: &str) -> (String, Vec<(String, f64)>) {
+    let (function, alias) = physical.rsplit_once(':').unwrap();
+    let got = clients
+        .lambda
+        .get_alias()
+        .function_name(function)
+        .name(alias)
+        .send()
+        .await
+        .unwrap();
+    let weights = got
+        .routing_config()
+        .and_then(|r| r.additional_version_weights())
+        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
+    (got.function_version().unwrap().to_owned(), weights)
+}
+
+/// A deployed stack, then the same stack with a new build applied as a canary of
+/// `canary` (aliases now route part of the traffic to the new versions).
+struct CanaryStack {
+    session: Session,
+    plan: Plan,
+    clients: AwsClients,
+    /// `function:live` of every handler, with its version before the canary apply.
+    aliases: Vec<(String, String)>,
+}
+
+async fn deploy_then_canary_apply(endpoint: &str, canary: &str) -> CanaryStack {
+    let mut config = Config::defaults().unwrap();
+    config.stack.prefix = unique_stack();
+    config.deploy.canary_poll_seconds = 1;
+    let first = Session::open(config.clone(), Arc::new(connect(endpoint).await))
+        .await
+        .unwrap();
+    apply(&first).await;
+    let aliases: Vec<String> = Handler::ALL
+        .iter()
+        .map(|h| {
+            first
+                .graph
+                .get(&h.alias_id())
+                .unwrap()
+                .physical_name
+                .clone()
+        })
+        .collect();
+    let cloud = connect(endpoint).await;
+    let clients = cloud.clients().clone();
+    let mut before = Vec::new();
+    for alias in &aliases {
+        let (version, weights) = alias_routing(&clients, alias).await;
+        assert!(weights.is_empty(), "{alias}: {weights:?}");
+        before.push((alias.clone(), version));
+    }
+    // A new build: the desired CodeSha256 differs, so every function gets new code and a
+    // new version, and every alias moves.
+    config.deploy.canary = canary.to_owned();
+    let inputs = StackInputs {
+        bundle: BundleInfo {
+            code_sha256: "a-new-build-of-the-handlers".to_owned(),
+            ..BundleInfo::embedded()
+        },
+        account_concurrency_limit: None,
+    };
+    let session = Session::open_with(config, Arc::new(cloud), &inputs)
+        .await
+        .unwrap();
+    let plan = apply(&session).await;
+    assert_eq!(txdeploy::canary::moved_aliases(&plan).len(), 4);
+    CanaryStack {
+        session,
+        plan,
+        clients,
+        aliases: before,
+    }
+}
+
+/// The canary apply moved no alias fully: the old version stays primary and the new one
+/// gets the weight.
+async fn assert_split(stack: &CanaryStack, weight: f64) -> Vec<String> {
+    let mut new_versions = Vec::new();
+    for (alias, old) in &stack.aliases {
+        let (version, weights) = alias_routing(&stack.clients, alias).await;
+        assert_eq!(&version, old, "{alias}: the primary version moved");
+        assert_eq!(weights.len(), 1, "{alias}: {weights:?}");
+        assert_ne!(&weights[0].0, old, "{alias}");
+        assert!((weights[0].1 - weight).abs() < 1e-9, "{alias}: {weights:?}");
+        new_versions.push(weights[0].0.clone());
+    }
+    new_versions
+}
+
+fn collect(mut rx: mpsc::UnboundedReceiver<CanaryEvent>) -> Vec<CanaryEvent> {
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_promoted_when_no_watched_alarm_fires() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let stack = deploy_then_canary_apply(&endpoint, "20%:3s").await;
+    let new_versions = assert_split(&stack, 0.2).await;
+    let canary = canary_for_apply(stack.clients.clone(), &stack.session, &stack.plan)
+        .await
+        .unwrap()
+        .expect("the apply left the aliases in a canary");
+    assert_eq!(canary.aliases().len(), 4);
+    let (events, receiver) = mpsc::unbounded_channel();
+    let (_commands, mut commands) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    let outcome = canary.run(&events, &mut commands).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        outcome,
+        CanaryOutcome::Promoted(PromoteTrigger::WindowPassed)
+    );
+    assert!(
+        took >= Duration::from_secs(3),
+        "promoted before the window ended: {took:?}"
+    );
+    for ((alias, _), new) in stack.aliases.iter().zip(&new_versions) {
+        let (version, weights) = alias_routing(&stack.clients, alias).await;
+        assert_eq!(&version, new, "{alias}: not on the new version");
+        assert!(weights.is_empty(), "{alias}: routing left: {weights:?}");
+    }
+    drop(events);
+    let events = collect(receiver);
+    let watched = watched_alarms(&stack.session.graph);
+    assert_eq!(watched.len(), 5, "4 error rates and the API 5XX rate");
+    match &events[0] {
+        CanaryEvent::CanaryStarted {
+            weight_percent,
+            window_ms,
+            aliases,
+            alarms,
+        } => {
+            assert_eq!((*weight_percent, *window_ms), (20, 3000));
+            assert_eq!(aliases.len(), 4);
+            assert_eq!(alarms.len(), 5);
+        }
+        other => panic!("first event: {other:?}"),
+    }
+    // Each watched alarm is reported once (its first state), not on every poll.
+    let alarm_events = events
+        .iter()
+        .filter(|e| matches!(e, CanaryEvent::CanaryAlarm { .. }))
+        .count();
+    assert_eq!(alarm_events, 5, "{events:#?}");
+    assert!(matches!(
+        events.last(),
+        Some(CanaryEvent::CanaryPromoted {
+            trigger: PromoteTrigger::WindowPassed,
+            ..
+        })
+    ));
+    eprintln!("canary promoted: window 3 s, took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_rolled_back_by_an_alarm_flipped_with_set_alarm_state() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let stack = deploy_then_canary_apply(&endpoint, "10%:20s").await;
+    assert_split(&stack, 0.1).await;
+    let alarm = stack
+        .session
+        .graph
+        .get(&txdeploy::spec::ResourceId::new(
+            txdeploy::spec::ResourceKind::Alarm,
+            "transaction-validator-error-rate",
+        ))
+        .unwrap()
+        .physical_name
+        .clone();
+    let canary = canary_for_apply(stack.clients.clone(), &stack.session, &stack.plan)
+        .await
+        .unwrap()
+        .unwrap();
+    let cloudwatch = stack.clients.cloudwatch.clone();
+    let flipped = alarm.clone();
+    let flip = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cloudwatch
+            .set_alarm_state()
+            .alarm_name(&flipped)
+            .state_value(StateValue::Alarm)
+            .state_reason("canary test: 7 errors in 20 invocations")
+            .send()
+            .await
+            .unwrap();
+    });
+    let (events, receiver) = mpsc::unbounded_channel();
+    let (_commands, mut commands) = mpsc::unbounded_channel();
+    let started = Instant::now();
+    let result = canary.run(&events, &mut commands).await;
+    let took = started.elapsed();
+    flip.await.unwrap();
+    let expected = RollbackCause::Alarm {
+        alarm: alarm.clone(),
+        reason: "canary test: 7 errors in 20 invocations".to_owned(),
+    };
+    assert_eq!(
+        result.as_ref().unwrap(),
+        &CanaryOutcome::RolledBack(expected.clone())
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "the rollback waited for the window: {took:?}"
+    );
+    for (alias, old) in &stack.aliases {
+        let (version, weights) = alias_routing(&stack.clients, alias).await;
+        assert_eq!(&version, old, "{alias}: not back on the old version");
+        assert!(weights.is_empty(), "{alias}: routing left: {weights:?}");
+    }
+    drop(events);
+    let events = collect(receiver);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        CanaryEvent::CanaryAlarm { alarm: a, state: txdeploy::monitor::AlarmState::Alarm, .. } if *a == alarm
+    )));
+    assert!(matches!(
+        events.last(),
+        Some(CanaryEvent::CanaryRolledBack { cause, .. }) if *cause == expected
+    ));
+    // The run ends with exit 1 and a message naming the alarm and its reason.
+    let error = canary_result(result).unwrap_err();
+    assert_eq!(error.exit_code(), 1);
+    let message = error.to_string();
+    assert!(message.contains("rolled back"), "{message}");
+    assert!(message.contains(&format!("`{alarm}`")), "{message}");
+    assert!(message.contains("7 errors in 20 invocations"), "{message}");
+    eprintln!("canary rolled back by `{alarm}` after {took:?}");
+}
