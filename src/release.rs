@@ -17,6 +17,7 @@
 pub mod aws_targets;
 pub mod memory_store;
 pub mod record;
+pub mod rollback;
 pub mod s3_store;
 
 use std::collections::BTreeMap;
@@ -166,6 +167,51 @@ impl LiveState {
     }
 }
 
+/// Every setting whose value differs between `current` and `snapshot`, as (dotted key,
+/// current value, snapshot value). `[aws]` and `[deploy]` say where and how txdeploy runs,
+/// not what the stack is, so they are left out.
+pub fn config_differences(
+    current: &crate::config::Config,
+    snapshot: &crate::config::Config,
+) -> Vec<(String, String, String)> {
+    fn flatten(prefix: &str, value: toml::Value, out: &mut BTreeMap<String, String>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, value) in table {
+                    let key = if prefix.is_empty() {
+                        key
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    flatten(&key, value, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_owned(), other.to_string());
+            }
+        }
+    }
+    let flat = |config: &crate::config::Config| {
+        let mut out = BTreeMap::new();
+        if let Ok(value) = toml::Value::try_from(config) {
+            flatten("", value, &mut out);
+        }
+        out.retain(|k, _| !k.starts_with("aws.") && !k.starts_with("deploy."));
+        out
+    };
+    let (now, then) = (flat(current), flat(snapshot));
+    let keys: std::collections::BTreeSet<&String> = now.keys().chain(then.keys()).collect();
+    keys.into_iter()
+        .filter(|k| now.get(*k) != then.get(*k))
+        .map(|k| {
+            let show = |m: &BTreeMap<String, String>| {
+                m.get(k).cloned().unwrap_or_else(|| "(unset)".to_owned())
+            };
+            (k.clone(), show(&now), show(&then))
+        })
+        .collect()
+}
+
 /// Why the release history could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -260,6 +306,25 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("releases/tx-dev/000001.json is not a valid release record"));
+    }
+
+    #[test]
+    fn config_differences_name_each_changed_key_but_not_where_txdeploy_runs() {
+        let current = crate::config::Config::defaults().unwrap();
+        let mut snapshot = current.clone();
+        assert!(config_differences(&current, &snapshot).is_empty());
+        snapshot.lambda.validator_memory_mb = 2048;
+        snapshot.queues.max_receive_count = 5;
+        snapshot.aws.region = Some("eu-west-1".into());
+        snapshot.deploy.parallelism = 3;
+        let diffs = config_differences(&current, &snapshot);
+        let keys: Vec<&str> = diffs.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["lambda.validator_memory_mb", "queues.max_receive_count"]
+        );
+        assert_eq!(diffs[0].2, "2048");
+        assert_eq!(diffs[0].1, current.lambda.validator_memory_mb.to_string());
     }
 
     #[test]
