@@ -3,6 +3,7 @@
 //! the TUI), and turn the result into an exit code.
 
 pub mod commands;
+pub mod release_commands;
 pub mod run_error;
 pub mod session;
 

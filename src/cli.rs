@@ -86,6 +86,31 @@ pub enum Command {
     /// Watch the stack's alarms and metrics: the dashboard and alarms TUI on a terminal,
     /// alarm transitions as lines (or NDJSON with --json) elsewhere, until Ctrl-C
     Monitor(MonitorArgs),
+    /// List the releases recorded in AWS (newest last) and which one is live
+    Releases,
+    /// Move the `live` aliases (and the stage, when its routes differ) back to a release:
+    /// by default the one before the live release
+    Rollback(RollbackArgs),
+}
+
+/// `txdeploy rollback`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Args)]
+pub struct RollbackArgs {
+    /// The release to return to (see `txdeploy releases`) [default: the one before the
+    /// live release]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub to: Option<u64>,
+
+    /// Also apply the settings an alias move cannot undo (alarm thresholds, reserved
+    /// concurrency, queue settings, ...) from the release's config snapshot; without it
+    /// that plan is only shown
+    #[arg(long)]
+    pub apply_config: bool,
+
+    /// Apply that config plan without asking for confirmation (required when
+    /// non-interactive)
+    #[arg(long, short = 'y', requires = "apply_config")]
+    pub yes: bool,
 }
 
 /// `txdeploy monitor`.
@@ -160,6 +185,8 @@ impl Command {
             Command::Status => "status",
             Command::Validate => "validate",
             Command::Monitor(_) => "monitor",
+            Command::Releases => "releases",
+            Command::Rollback(_) => "rollback",
         }
     }
 }
@@ -298,6 +325,30 @@ mod tests {
         );
         let err = Cli::try_parse_args(["txdeploy", "monitor", "--interval", "0"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn rollback_takes_a_release_and_config_flags() {
+        let cli = Cli::try_parse_args(["txdeploy", "rollback"]).unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::Rollback(RollbackArgs::default()))
+        );
+        let cli =
+            Cli::try_parse_args(["txdeploy", "rollback", "--to", "3", "--apply-config", "-y"])
+                .unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::Rollback(RollbackArgs {
+                to: Some(3),
+                apply_config: true,
+                yes: true
+            }))
+        );
+        for bad in [&["--to", "0"][..], &["--yes"]] {
+            let err = Cli::try_parse_args(["txdeploy", "rollback"].iter().chain(bad)).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - [`plan`]: the pure diff of desired against observed.
 //! - [`engine`]: the executor and its events.
 //! - [`state`]: journal, state cache and the per-stack lock under `.txdeploy/<stack>/`.
+//! - [`release`]: release records stored in AWS, and rollback to one of them.
 //! - [`report`]: reporters that turn events into lines or NDJSON.
 //! - [`monitor`]: alarm and metric pollers, the alarm transition log, `txdeploy monitor`.
 //! - [`tui`]: the full-screen interface: launch, plan, live deploy, dashboard, alarms.
@@ -38,6 +39,7 @@ pub mod engine;
 pub mod fake_cloud;
 pub mod monitor;
 pub mod plan;
+pub mod release;
 pub mod report;
 pub mod spec;
 pub mod stack;

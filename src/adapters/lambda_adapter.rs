@@ -61,6 +61,9 @@ pub async fn observe(clients: &AwsClients, name: &str) -> Result<Option<Observed
         .tags
         .unwrap_or_default()
         .into_iter()
+        // The release tag is written by `release::record` after an apply, not by the spec:
+        // leaving it out keeps a recorded release from reading as tag drift.
+        .filter(|(key, _)| key != crate::release::RELEASE_TAG)
         .collect();
     let reserved = clients
         .lambda

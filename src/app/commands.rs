@@ -34,26 +34,38 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
         }
         Command::Status => status(ctx).await,
         Command::Monitor(args) => crate::monitor::monitor_command::run(ctx, args).await,
+        Command::Releases => super::release_commands::releases(ctx).await,
+        Command::Rollback(args) => super::release_commands::rollback(ctx, args).await,
         // `validate` never reaches AWS; `app::run` answers it before any client exists.
         Command::Validate => Ok(Outcome::Done),
     }
 }
 
 async fn open_session(ctx: &AppContext) -> Result<(Session, CallCounter), RunError> {
+    let (session, _, counter) = open_aws_session(ctx).await?;
+    Ok((session, counter))
+}
+
+/// As `open_session`, keeping the AWS cloud itself for the calls outside the `Cloud`
+/// boundary (release records, tags, the stage cache).
+pub(crate) async fn open_aws_session(
+    ctx: &AppContext,
+) -> Result<(Session, Arc<AwsCloud>, CallCounter), RunError> {
     let access = AwsAccess::from(&ctx.config.aws);
     let (cloud, counter) = AwsCloud::connect(&access).await;
-    let session = Session::open(ctx.config.clone(), Arc::new(cloud))
+    let cloud = Arc::new(cloud);
+    let session = Session::open(ctx.config.clone(), cloud.clone())
         .await
         .map_err(|e| match e {
             SessionError::Environment(error) => RunError::Cloud { error },
             SessionError::Graph(_) => RunError::Usage(e.to_string()),
         })?;
-    Ok((session, counter))
+    Ok((session, cloud, counter))
 }
 
 /// Says how many AWS calls the run made: what a no-op apply costs, and proof that it
 /// changed nothing (zero mutations).
-fn print_calls(ctx: &AppContext, counter: &CallCounter) {
+pub(crate) fn print_calls(ctx: &AppContext, counter: &CallCounter) {
     let calls = counter.snapshot();
     match ctx.output {
         OutputMode::Json => println!(
@@ -73,7 +85,7 @@ fn print_calls(ctx: &AppContext, counter: &CallCounter) {
     }
 }
 
-fn print_plan(ctx: &AppContext, plan: &Plan) {
+pub(crate) fn print_plan(ctx: &AppContext, plan: &Plan) {
     match ctx.output {
         OutputMode::Json => println!("{}", plan_report::render_json(plan)),
         mode => print!("{}", plan_report::render_text(plan, mode.color())),
@@ -108,7 +120,7 @@ async fn converge(
     // The lock comes first: two applies must not even observe concurrently, or both would
     // plan the same creates.
     let _lock = StackLock::acquire(state_root, &stack, verb).map_err(lock_error)?;
-    let (session, counter) = open_session(ctx).await?;
+    let (session, aws, counter) = open_aws_session(ctx).await?;
     let observed = session.observe().await?;
     let plan = session.plan(&observed, options);
     print_plan(ctx, &plan);
@@ -128,6 +140,9 @@ async fn converge(
         return Ok(Outcome::Done);
     }
     let report = execute(ctx, &session, &plan, state_root).await?;
+    if verb == "apply" && report.outcome == ApplyOutcome::Succeeded {
+        super::release_commands::record_after_apply(ctx, &session, &aws, &plan, &report).await;
+    }
     print_calls(ctx, &counter);
     let outcome = finish(ctx, verb, &plan, &report, state_root)?;
     canary_window(ctx, &session, &plan).await?;
@@ -197,7 +212,7 @@ pub fn canary_result(result: Result<CanaryOutcome, CanaryError>) -> Result<(), R
 }
 
 /// Asks on the terminal; anything but `y`/`yes` declines.
-fn confirm(verb: &str) -> Result<bool, RunError> {
+pub(crate) fn confirm(verb: &str) -> Result<bool, RunError> {
     if !std::io::stdin().is_terminal() {
         return Err(RunError::Usage(format!(
             "`txdeploy {verb}` needs a confirmation but stdin is not a terminal; pass `--yes` \
@@ -217,7 +232,7 @@ fn confirm(verb: &str) -> Result<bool, RunError> {
     Ok(matches!(answer.trim(), "y" | "yes"))
 }
 
-async fn execute(
+pub(crate) async fn execute(
     ctx: &AppContext,
     session: &Session,
     plan: &Plan,

@@ -65,6 +65,10 @@ pub enum RunError {
     /// The rollback itself failed; the stack is partly changed (exit 3).
     #[error("rollback failed, the stack needs a human: {message}\n  next: {next}")]
     NeedsHuman { message: String, next: String },
+    /// Reading or writing releases, or a `txdeploy rollback`, failed; the message says what
+    /// changed and what to do next (exit 1).
+    #[error("{0}")]
+    Release(String),
     /// Ctrl-C (exit 130).
     #[error("interrupted; run `txdeploy status` to see where the stack stands")]
     Interrupted,
@@ -82,9 +86,10 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Usage(_) | RunError::Config(_) => exit_code::USAGE,
-            RunError::Cloud { .. } | RunError::Failed { .. } | RunError::Io { .. } => {
-                exit_code::FAILED
-            }
+            RunError::Cloud { .. }
+            | RunError::Failed { .. }
+            | RunError::Release(_)
+            | RunError::Io { .. } => exit_code::FAILED,
             RunError::NeedsHuman { .. } => exit_code::NEEDS_HUMAN,
             RunError::Interrupted => exit_code::INTERRUPTED,
         }
@@ -137,6 +142,7 @@ mod tests {
                 },
                 3,
             ),
+            (RunError::Release("x".into()), 1),
             (RunError::Interrupted, 130),
         ];
         for (error, code) in cases {

@@ -15,6 +15,7 @@ mod dynamodb_adapter_tests;
 mod lambda_wiring_adapter_tests;
 mod lock_tests;
 mod logs_adapter_tests;
+mod release_tests;
 mod slice_tests;
 mod stack_tests;
 mod tui_tests;

@@ -1,0 +1,442 @@
+//! Releases and rollback against moto: the whole stack applied three times (three
+//! releases), rollback to the previous release and to an older one, from a fresh session
+//! and through the binary with an empty state directory, `releases` listing them, a
+//! release whose version is gone refused before any change, and the lock refusing a second
+//! rollback. Prints the calls and wall time of a rollback (the closing figures).
+//!
+//! moto gap (EMULATOR.md section 1 and Rust quirk 4): moto applies the log bucket's
+//! TLS-only Deny to every object call, over HTTPS too, so no release record could be
+//! written or read there. These stacks are built without that bucket policy; everything
+//! else is the real stack. The write path with the policy is covered by
+//! `moto_gap_tls_only_policy_blocks_release_records_and_apply_says_so`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter};
+use txdeploy::app::session::Session;
+use txdeploy::config::Config;
+use txdeploy::engine::{ApplyOutcome, EventSink};
+use txdeploy::plan::{Action, PlanOptions};
+use txdeploy::release::rollback::{StepAction, choose_target, live_state, roll_back};
+use txdeploy::release::{RELEASE_TAG, Release, ReleaseStore, S3ReleaseStore, load_all, record};
+use txdeploy::spec::{ResourceId, ResourceKind, SpecBody, Value};
+use txdeploy::stack::{self, BundleInfo, Handler, StackInputs};
+use txdeploy::state::journal::InMemoryJournal;
+
+use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
+
+struct Stack {
+    session: Session,
+    aws: Arc<AwsCloud>,
+    counter: CallCounter,
+    store: S3ReleaseStore,
+}
+
+/// A session over the whole stack, without the bucket's TLS-only policy (moto gap, above).
+async fn open(config: &Config, endpoint: &str) -> Stack {
+    let access = AwsAccess {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.to_owned()),
+    };
+    let (cloud, counter) = AwsCloud::connect(&access).await;
+    let aws = Arc::new(cloud);
+    let env = txdeploy::cloud::Cloud::environment(aws.as_ref())
+        .await
+        .unwrap();
+    let inputs = StackInputs {
+        bundle: BundleInfo::embedded(),
+        account_concurrency_limit: None,
+    };
+    let mut graph = stack::build(config, &env, &inputs);
+    let bucket_id = ResourceId::new(ResourceKind::Bucket, stack::storage::BUCKET);
+    let mut bucket = graph
+        .specs()
+        .iter()
+        .find(|s| s.id == bucket_id)
+        .unwrap()
+        .clone();
+    if let SpecBody::Bucket(b) = &mut bucket.body {
+        b.policy = Value::Null;
+    }
+    graph.retain(|s| s.id != bucket_id);
+    graph.add(bucket.clone());
+    let session = Session {
+        config: config.clone(),
+        cloud: aws.clone(),
+        env,
+        graph: graph.check().unwrap(),
+    };
+    let store = S3ReleaseStore::new(
+        aws.clients().s3.clone(),
+        bucket.physical_name,
+        config.stack_name(),
+    );
+    Stack {
+        session,
+        aws,
+        counter,
+        store,
+    }
+}
+
+/// Applies the stack as `config` says and records the release, as `txdeploy apply` does.
+async fn apply(config: &Config, endpoint: &str) -> (Option<Release>, Vec<ResourceId>) {
+    let s = open(config, endpoint).await;
+    let observed = s.session.observe().await.unwrap();
+    let plan = s.session.plan(&observed, PlanOptions::apply());
+    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
+    let report = s
+        .session
+        .execute(
+            &plan,
+            Arc::new(InMemoryJournal::new()),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(
+        report.outcome,
+        ApplyOutcome::Succeeded,
+        "{:?}",
+        report.first_error
+    );
+    let release = record::record(
+        &s.store,
+        s.aws.as_ref(),
+        &s.session.config,
+        &s.session.graph,
+        &plan,
+        &report,
+    )
+    .await
+    .unwrap();
+    let changed = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| c.id.clone())
+        .collect();
+    (release, changed)
+}
+
+fn config_for(prefix: &str) -> Config {
+    let mut config = Config::defaults().unwrap();
+    config.stack.prefix = prefix.to_owned();
+    config
+}
+
+/// Function name to the version its `live` alias points at, read with the SDK.
+async fn aliases(s: &Stack, release: &Release) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in &release.functions {
+        let alias = s
+            .aws
+            .clients()
+            .lambda
+            .get_alias()
+            .function_name(&f.name)
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        out.push((f.name.clone(), alias.function_version().unwrap().to_owned()));
+    }
+    out
+}
+
+fn targets_of(release: &Release) -> Vec<(String, String)> {
+    release
+        .functions
+        .iter()
+        .map(|f| (f.name.clone(), f.alias_version.clone()))
+        .collect()
+}
+
+fn validator(release: &Release) -> &str {
+    &release.functions[0].alias_version
+}
+
+/// The binary against moto with an empty state directory: a machine that never deployed.
+fn binary(endpoint: &str, prefix: &str) -> Txdeploy {
+    Txdeploy::new()
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .env("TXDEPLOY_STACK__PREFIX", prefix)
+        .arg("--non-interactive")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let prefix = unique_stack();
+    let mut config = config_for(&prefix);
+
+    // Release 1: the fresh stack.
+    let (first, _) = apply(&config, &endpoint).await;
+    let first = first.expect("a fresh apply is a release");
+    assert_eq!(first.number, 1);
+    assert_eq!(
+        first
+            .functions
+            .iter()
+            .map(|f| f.logical.as_str())
+            .collect::<Vec<_>>(),
+        Handler::ALL.map(Handler::logical)
+    );
+    assert_eq!(first.config().unwrap(), config);
+
+    // A re-apply changes no function or API: no release, and the release tag the first
+    // one wrote on the functions does not read as drift.
+    let (none, changed) = apply(&config, &endpoint).await;
+    assert!(none.is_none(), "{none:?}");
+    assert!(
+        !changed.iter().any(|id| id.kind() == ResourceKind::Function),
+        "the release tag reads as drift: {changed:?}"
+    );
+
+    // Releases 2 and 3: the validator's memory changes, a new version each time.
+    config.lambda.validator_memory_mb = 2048;
+    let second = apply(&config, &endpoint).await.0.expect("release 2");
+    config.lambda.validator_memory_mb = 3072;
+    config.queues.max_receive_count = 5;
+    let third = apply(&config, &endpoint).await.0.expect("release 3");
+    assert_eq!((second.number, third.number), (2, 3));
+    assert_ne!(validator(&first), validator(&second));
+    assert_ne!(validator(&second), validator(&third));
+    // Only the validator changed: the other aliases and the deployment stay.
+    assert_eq!(first.functions[1..], third.functions[1..]);
+    assert_eq!(first.api, third.api);
+
+    let s = open(&config, &endpoint).await;
+    let tags = s
+        .aws
+        .clients()
+        .lambda
+        .list_tags()
+        .resource(format!(
+            "arn:aws:lambda:us-east-1:{}:function:{}",
+            s.session.env.account_id, third.functions[0].name
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.tags()
+            .and_then(|t| t.get(RELEASE_TAG))
+            .map(String::as_str),
+        Some("3")
+    );
+    let releases = load_all(&s.store).await.unwrap();
+    assert_eq!(releases, [first.clone(), second.clone(), third.clone()]);
+    let live = live_state(s.aws.as_ref(), &s.session.graph, &s.session.env)
+        .await
+        .unwrap();
+    let live_release = live.live_release(&releases).map(|r| r.number);
+    assert_eq!(live_release, Some(3));
+
+    // `rollback`: to the release before the live one, one alias move.
+    let target = choose_target(&releases, live.live_release(&releases), None).unwrap();
+    assert_eq!(target.number, 2);
+    let before = s.counter.snapshot();
+    let started = Instant::now();
+    let mut heard = Vec::new();
+    let report = roll_back(
+        s.aws.as_ref(),
+        s.aws.as_ref(),
+        &s.session.graph,
+        &s.session.env,
+        target,
+        &mut |step| heard.push(step.clone()),
+    )
+    .await
+    .unwrap();
+    let wall = started.elapsed();
+    let calls = s.counter.snapshot().since(&before);
+    eprintln!(
+        "rollback 3 -> 2 against moto: {wall:?} wall, {} reads, {} mutations; by operation: {:?}",
+        calls.reads(),
+        calls.mutations(),
+        calls.by_operation()
+    );
+    assert_eq!(heard, report.steps);
+    assert_eq!(report.moved(), 1, "{:?}", report.steps);
+    assert_eq!(aliases(&s, &second).await, targets_of(&second));
+    // moto gap: FlushStageCache is not routed (404); the call is still sent, and the
+    // request itself is checked in
+    // `apigateway_adapter_tests::moto_gap_flush_stage_cache_sends_the_delete_request`.
+    assert_eq!(
+        calls.mutating_operations(),
+        ["API Gateway:FlushStageCache", "Lambda:UpdateAlias"]
+    );
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s.action == StepAction::FlushUnsupported)
+    );
+    assert!(calls.reads() <= 30, "{:?}", calls.by_operation());
+
+    // `rollback --to 1` from a fresh session: nothing but what AWS holds.
+    let fresh = open(&config, &endpoint).await;
+    let releases = load_all(&fresh.store).await.unwrap();
+    let live = live_state(fresh.aws.as_ref(), &fresh.session.graph, &fresh.session.env)
+        .await
+        .unwrap();
+    assert_eq!(live.live_release(&releases).map(|r| r.number), Some(2));
+    let target = choose_target(&releases, live.live_release(&releases), Some(1)).unwrap();
+    roll_back(
+        fresh.aws.as_ref(),
+        fresh.aws.as_ref(),
+        &fresh.session.graph,
+        &fresh.session.env,
+        target,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(aliases(&fresh, &first).await, targets_of(&first));
+
+    // The binary, with an empty state directory: `releases` lists all three and marks 1
+    // live; `rollback --to 3` moves forward again and reports its calls.
+    let listed = binary(&endpoint, &prefix)
+        .args(["--json", "releases"])
+        .run();
+    listed.code(0);
+    let lines: Vec<serde_json::Value> = listed
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &serde_json::Value| l["event"] == "release")
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| (l["number"].as_u64().unwrap(), l["live"].as_bool().unwrap()))
+            .collect::<Vec<_>>(),
+        [(1, true), (2, false), (3, false)]
+    );
+    assert_eq!(
+        lines[2]["versions"][&third.functions[0].name],
+        validator(&third)
+    );
+    let table = binary(&endpoint, &prefix).arg("releases").run();
+    table.code(0).stdout_has("* live").stdout_has("AWS calls:");
+
+    let forward = binary(&endpoint, &prefix)
+        .args(["rollback", "--to", "3"])
+        .run();
+    forward
+        .code(0)
+        .stdout_has("from release 1 to release 3")
+        .stdout_has("moved")
+        .stdout_has("verified")
+        .stdout_has("rolled back to release 3")
+        .stdout_has("AWS calls:");
+    assert_eq!(aliases(&fresh, &third).await, targets_of(&third));
+    // The binary runs with the default config: release 3's snapshot differs in memory
+    // (frozen in the version) and in maxReceiveCount, which only a config plan restores.
+    forward
+        .stdout_has("lambda.validator_memory_mb")
+        .stdout_has("queues.max_receive_count")
+        .stdout_has("--apply-config");
+
+    // A release whose version was deleted since: refused before anything changes.
+    fresh
+        .aws
+        .clients()
+        .lambda
+        .delete_function()
+        .function_name(&second.functions[0].name)
+        .qualifier(validator(&second))
+        .send()
+        .await
+        .unwrap();
+    let err = roll_back(
+        fresh.aws.as_ref(),
+        fresh.aws.as_ref(),
+        &fresh.session.graph,
+        &fresh.session.env,
+        &second,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("release 2 can no longer be restored")
+            && err.contains(&format!("version {} of", validator(&second)))
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(aliases(&fresh, &third).await, targets_of(&third));
+    let refused = binary(&endpoint, &prefix)
+        .args(["rollback", "--to", "2"])
+        .run();
+    refused
+        .code(1)
+        .stderr_has("release 2 can no longer be restored");
+}
+
+/// moto gap: with the stack's TLS-only bucket policy moto refuses every object call, so
+/// `apply` cannot write the release record there. The apply still succeeds and says the
+/// release was not recorded, and why (against AWS, over HTTPS, the write succeeds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_gap_tls_only_policy_blocks_release_records_and_apply_says_so() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let prefix = unique_stack();
+    let run = binary(&endpoint, &prefix).args(["apply"]).run();
+    run.code(0)
+        .stderr_has("warning: the apply succeeded but its release was not recorded")
+        .stderr_has("PutObject");
+    let s = open(&config_for(&prefix), &endpoint).await;
+    // ListObjectsV2 is a bucket call and still works: the history is empty.
+    assert_eq!(s.store.list().await.unwrap(), Vec::<u64>::new());
+}
+
+/// A second rollback while one runs is refused by the stack lock, before any AWS call.
+#[test]
+fn a_second_rollback_is_refused_by_the_lock() {
+    let state = tempfile::tempdir().unwrap();
+    let holder = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let dir = state.path().join("tx-dev");
+    std::fs::create_dir_all(&dir).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(
+        dir.join("lock"),
+        serde_json::json!({
+            "pid": holder.id(),
+            "host": host.trim(),
+            "command": "rollback",
+            "started_at": "2026-11-28T12:00:00Z",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let run = Txdeploy::new()
+        .arg("--non-interactive")
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(["rollback", "--to", "1"])
+        .run();
+    let mut holder = holder;
+    let _ = holder.kill();
+    let _ = holder.wait();
+    run.code(2)
+        .stderr_has(&format!("locked by pid {}", holder.id()))
+        .stderr_has("running `txdeploy rollback`")
+        .no_aws_calls();
+}
