@@ -25,9 +25,11 @@
 //! - [`tui`]: the full-screen interface: launch, plan, live deploy, dashboard, alarms.
 //! - [`cli`]: the commands and their arguments.
 //! - [`app`]: one run of a command: config, clients, observe, plan, execute, report.
+//! - [`audit`]: `txdeploy audit`, every line of STACK.md checked on the deployed stack.
 
 pub mod adapters;
 pub mod app;
+pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod cloud;

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::session::{Session, SessionError};
 use super::{AppContext, Outcome, OutputMode, RunError};
-use crate::adapters::{AwsAccess, AwsCloud, CallCounter};
+use crate::adapters::{AwsAccess, AwsClients, AwsCloud, CallCounter};
 use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
 use crate::engine::{ApplyOutcome, EventSink};
@@ -33,26 +33,37 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
         }
         Command::Status => status(ctx).await,
         Command::Monitor(args) => crate::monitor::monitor_command::run(ctx, args).await,
+        Command::Audit => crate::audit::audit_command::run(ctx).await,
         // `validate` never reaches AWS; `app::run` answers it before any client exists.
         Command::Validate => Ok(Outcome::Done),
     }
 }
 
 async fn open_session(ctx: &AppContext) -> Result<(Session, CallCounter), RunError> {
+    let (session, counter, _) = open_session_with_clients(ctx).await?;
+    Ok((session, counter))
+}
+
+/// As `open_session`, also handing back the SDK clients, for the reads `audit` makes
+/// beyond observation.
+pub(crate) async fn open_session_with_clients(
+    ctx: &AppContext,
+) -> Result<(Session, CallCounter, AwsClients), RunError> {
     let access = AwsAccess::from(&ctx.config.aws);
     let (cloud, counter) = AwsCloud::connect(&access).await;
+    let clients = cloud.clients().clone();
     let session = Session::open(ctx.config.clone(), Arc::new(cloud))
         .await
         .map_err(|e| match e {
             SessionError::Environment(error) => RunError::Cloud { error },
             SessionError::Graph(_) => RunError::Usage(e.to_string()),
         })?;
-    Ok((session, counter))
+    Ok((session, counter, clients))
 }
 
 /// Says how many AWS calls the run made: what a no-op apply costs, and proof that it
 /// changed nothing (zero mutations).
-fn print_calls(ctx: &AppContext, counter: &CallCounter) {
+pub(crate) fn print_calls(ctx: &AppContext, counter: &CallCounter) {
     let calls = counter.snapshot();
     match ctx.output {
         OutputMode::Json => println!(
