@@ -49,6 +49,10 @@ impl Target {
     }
 }
 
+/// Maps a field's value (by field name) before it is compared, to leave out a part the
+/// target cannot show.
+pub type Projection<'a> = dyn Fn(&str, &Json) -> Json + 'a;
+
 /// A fact outside the observed fields: the value read, or why it could not be read.
 pub type Read<T> = Result<T, String>;
 
@@ -144,7 +148,7 @@ impl<'a> AuditInput<'a> {
         &self,
         spec: &ResourceSpec,
         fields: &[&str],
-        project: Option<&dyn Fn(&str, &Json) -> Json>,
+        project: Option<&Projection<'_>>,
     ) -> Vec<Finding> {
         let Some(current) = self.observed(&spec.id) else {
             return vec![Finding::missing(spec)];
