@@ -433,7 +433,7 @@ pub const CHECKS: &[CheckDef] = &[
         [],
         |i| i
             .drift_of_kind(ResourceKind::ApiStage, &[field::ACCESS_LOG_SETTINGS])
-            .and(all_fields_of(i, ResourceKind::ApiAccount))
+            .and(account_role_set(i))
     ),
     check!(
         "api.method-settings",
@@ -1220,6 +1220,27 @@ fn dashboard(input: &AuditInput<'_>) -> Verdict {
     drift.and(Verdict::from_findings(findings))
 }
 
+/// The region's API Gateway account setting is shared by every stack in the region: any
+/// role there lets the stage write its access logs, so only whether one is set counts.
+fn region_shared(kind: ResourceKind, name: &str, value: &Json) -> Json {
+    match (kind, name) {
+        (ResourceKind::ApiAccount, field::CLOUDWATCH_ROLE_ARN) => {
+            Json::Bool(value.as_str().is_some_and(|arn| !arn.is_empty()))
+        }
+        _ => value.clone(),
+    }
+}
+
+fn account_role_set(input: &AuditInput<'_>) -> Verdict {
+    let shared = |name: &str, value: &Json| region_shared(ResourceKind::ApiAccount, name, value);
+    Verdict::from_findings(
+        input
+            .specs(ResourceKind::ApiAccount)
+            .flat_map(|s| input.drift(s, &[field::CLOUDWATCH_ROLE_ARN], Some(&shared)))
+            .collect(),
+    )
+}
+
 /// What the emulator cannot show, left out of the convergence check there (the checks
 /// named for those gaps say `not-checkable-here` instead).
 fn emulator_blind(kind: ResourceKind, name: &str, value: &Json) -> Json {
@@ -1240,11 +1261,15 @@ fn converged(input: &AuditInput<'_>) -> Verdict {
             .flat_map(|s| {
                 let names: Vec<&str> = s.fields().keys().copied().collect();
                 let kind = s.kind();
-                let blind = move |name: &str, value: &Json| emulator_blind(kind, name, value);
-                match input.target {
-                    Target::Emulator => input.drift(s, &names, Some(&blind)),
-                    Target::Aws => input.drift(s, &names, None),
-                }
+                let target = input.target;
+                let project = move |name: &str, value: &Json| {
+                    let value = region_shared(kind, name, value);
+                    match target {
+                        Target::Emulator => emulator_blind(kind, name, &value),
+                        Target::Aws => value,
+                    }
+                };
+                input.drift(s, &names, Some(&project))
             })
             .collect(),
     )

@@ -237,6 +237,17 @@ fn what_an_emulator_drops_is_not_drift_there_but_is_against_aws() {
     );
 }
 
+#[test]
+fn another_stacks_role_in_the_shared_api_gateway_account_setting_is_not_drift() {
+    let mut f = defaults();
+    f.set(
+        "api_account/account",
+        "cloudwatch_role_arn",
+        json!("arn:aws:iam::123456789012:role/other-stack-api-gateway-logs"),
+    );
+    assert_eq!(failed(&f.audit(Target::Aws)), BTreeSet::new());
+}
+
 type Mutation = fn(&mut Fixture);
 
 /// One changed value per row, and the checks it must fail (against AWS).
