@@ -83,6 +83,9 @@ pub enum Command {
     Status,
     /// Check the config (file, environment and flags) without calling AWS
     Validate,
+    /// Check the deployed stack against every line of STACK.md: pass, fail or
+    /// not-checkable-here per check, with the F/R numbers it guards; exit 1 on any failure
+    Audit,
     /// Watch the stack's alarms and metrics: the dashboard and alarms TUI on a terminal,
     /// alarm transitions as lines (or NDJSON with --json) elsewhere, until Ctrl-C
     Monitor(MonitorArgs),
@@ -184,6 +187,7 @@ impl Command {
             Command::Destroy(_) => "destroy",
             Command::Status => "status",
             Command::Validate => "validate",
+            Command::Audit => "audit",
             Command::Monitor(_) => "monitor",
             Command::Releases => "releases",
             Command::Rollback(_) => "rollback",

@@ -27,9 +27,11 @@
 //! - [`cli`]: the commands and their arguments.
 //! - [`canary`]: `apply --canary`: alias weights, the alarm-watched window, promote or roll back.
 //! - [`app`]: one run of a command: config, clients, observe, plan, execute, report.
+//! - [`audit`]: `txdeploy audit`, every line of STACK.md checked on the deployed stack.
 
 pub mod adapters;
 pub mod app;
+pub mod audit;
 pub mod bundle;
 pub mod canary;
 pub mod cli;

@@ -36,6 +36,7 @@ pub async fn run_command(ctx: &AppContext, command: &Command) -> Result<Outcome,
         Command::Monitor(args) => crate::monitor::monitor_command::run(ctx, args).await,
         Command::Releases => super::release_commands::releases(ctx).await,
         Command::Rollback(args) => super::release_commands::rollback(ctx, args).await,
+        Command::Audit => crate::audit::audit_command::run(ctx).await,
         // `validate` never reaches AWS; `app::run` answers it before any client exists.
         Command::Validate => Ok(Outcome::Done),
     }

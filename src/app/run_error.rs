@@ -30,6 +30,8 @@ pub enum Outcome {
     ChangesPending,
     /// `monitor --once` found an alarm in ALARM (exit 1); the table already says which.
     AlarmsFiring,
+    /// `audit` found a check that failed (exit 1); its lines already say which and the fix.
+    ChecksFailed,
 }
 
 impl Outcome {
@@ -37,7 +39,7 @@ impl Outcome {
         match self {
             Outcome::Done => exit_code::OK,
             Outcome::ChangesPending => exit_code::CHANGES,
-            Outcome::AlarmsFiring => exit_code::FAILED,
+            Outcome::AlarmsFiring | Outcome::ChecksFailed => exit_code::FAILED,
         }
     }
 }
