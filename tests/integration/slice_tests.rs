@@ -56,7 +56,7 @@ async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
 
 async fn apply(session: &Session, options: PlanOptions) -> Plan {
     let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, options);
+    let plan = session.plan(&observed, options).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
     let report = session
         .execute(

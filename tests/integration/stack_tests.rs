@@ -62,7 +62,7 @@ fn own_mutations(counter: &CallCounter) -> Vec<String> {
 
 async fn apply(session: &Session, options: PlanOptions) -> Plan {
     let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, options);
+    let plan = session.plan(&observed, options).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
     let report = session
         .execute(
