@@ -112,6 +112,8 @@ async fn converge(
     let plan = session.plan(&observed, options).await;
     print_plan(ctx, &plan);
     if !plan.refusals.is_empty() {
+        // Proof that the refusal came before any change: the count shows zero mutations.
+        print_calls(ctx, &counter);
         return Err(RunError::Usage(format!(
             "{verb} refused to run: {}",
             plan.refusals.join("; ")

@@ -5,6 +5,7 @@ mod harness;
 
 mod adapters_tests;
 mod apigateway_adapter_tests;
+mod autoscaling_adapter_tests;
 mod cli_moto_tests;
 mod cli_tests;
 mod cloudwatch_adapter_tests;
