@@ -226,6 +226,7 @@ impl Cloud for AwsCloud {
             }
         }
         found.extend(kms_adapter::discover_aliases(c, stack, &stack_key_ids).await?);
+        found.extend(autoscaling_adapter::discover(c, stack).await?);
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }

@@ -15,11 +15,13 @@ use serde_json::{Value as Json, json};
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
 use super::unknown_field;
-use crate::cloud::{CloudError, Observed, StepContext};
+use crate::cloud::{CloudError, Discovered, Observed, StepContext};
 use crate::spec::{
-    EnvFact, Environment, OutputKey, OutputRef, Outputs, Resolve, ResourceSpec, ScalingPolicySpec,
-    ScalingTargetSpec, Value, field,
+    EnvFact, Environment, OutputKey, OutputRef, Outputs, Resolve, ResourceId, ResourceKind,
+    ResourceSpec, ScalingPolicySpec, ScalingTargetSpec, Value, field,
 };
+use crate::stack::TABLE;
+use crate::stack::data::scaling_logical;
 
 const SERVICE: &str = "application-autoscaling";
 
@@ -440,10 +442,115 @@ pub async fn delete_policy(clients: &AwsClients, current: &Observed) -> Result<(
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------
+// Discovery
+// ---------------------------------------------------------------------------------------
+
+/// Which auto scaling of the stack's table a registration belongs to: `table` or the
+/// index's name, and `read` or `write`; `None` for anything else.
+fn scaled_owner(
+    table_resource: &str,
+    resource_id: &str,
+    dimension: &str,
+) -> Option<(String, &'static str)> {
+    let owner = if resource_id == table_resource {
+        "table".to_owned()
+    } else {
+        resource_id
+            .strip_prefix(table_resource)?
+            .strip_prefix("/index/")?
+            .to_owned()
+    };
+    let side = if dimension.ends_with(":ReadCapacityUnits") {
+        "read"
+    } else if dimension.ends_with(":WriteCapacityUnits") {
+        "write"
+    } else {
+        return None;
+    };
+    Some((owner, side))
+}
+
+/// Every scalable target on the stack's table or one of its indexes, and every policy on
+/// them named `{stack}-…`, including ones the config no longer wants (a table switched
+/// back to on-demand). Found by namespace and resource id, which follow from the table's
+/// name, never by tags.
+pub async fn discover(clients: &AwsClients, stack: &str) -> Result<Vec<Discovered>, CloudError> {
+    let table_resource = format!("table/{stack}-{TABLE}");
+    let mut found = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let out = clients
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Dynamodb)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .classified(SERVICE, "DescribeScalableTargets")?;
+        for target in out.scalable_targets() {
+            let dimension = target.scalable_dimension().as_str();
+            let Some((owner, side)) =
+                scaled_owner(&table_resource, target.resource_id(), dimension)
+            else {
+                continue;
+            };
+            let id = ScalableId {
+                namespace: target.service_namespace().as_str().to_owned(),
+                resource_id: target.resource_id().to_owned(),
+                dimension: dimension.to_owned(),
+            };
+            found.push(Discovered {
+                id: ResourceId::new(ResourceKind::ScalingTarget, &scaling_logical(&owner, side)),
+                observed: target_observed(&id, target),
+            });
+        }
+        match out.next_token {
+            Some(token) => next = Some(token),
+            None => break,
+        }
+    }
+    let name_prefix = format!("{stack}-");
+    loop {
+        let out = clients
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Dynamodb)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .classified(SERVICE, "DescribeScalingPolicies")?;
+        for policy in out.scaling_policies() {
+            let dimension = policy.scalable_dimension().as_str();
+            let on_stack_table =
+                scaled_owner(&table_resource, policy.resource_id(), dimension).is_some();
+            let Some(logical) = policy.policy_name().strip_prefix(&name_prefix) else {
+                continue;
+            };
+            if !on_stack_table {
+                continue;
+            }
+            let id = ScalableId {
+                namespace: policy.service_namespace().as_str().to_owned(),
+                resource_id: policy.resource_id().to_owned(),
+                dimension: dimension.to_owned(),
+            };
+            found.push(Discovered {
+                id: ResourceId::new(ResourceKind::ScalingPolicy, logical),
+                observed: policy_observed(&id, policy),
+            });
+        }
+        match out.next_token {
+            Some(token) => next = Some(token),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{ResourceId, ResourceKind};
 
     fn env() -> Environment {
         Environment {
@@ -497,5 +604,39 @@ mod tests {
             env: &env,
         };
         assert_eq!(names.output(&OutputRef::arn(&table)), None);
+    }
+
+    #[test]
+    fn registrations_map_back_to_the_logical_names_the_stack_gives_them() {
+        let table = "table/tx-dev-transactions";
+        assert_eq!(
+            scaled_owner(table, table, "dynamodb:table:ReadCapacityUnits"),
+            Some(("table".to_owned(), "read"))
+        );
+        assert_eq!(
+            scaled_owner(
+                table,
+                "table/tx-dev-transactions/index/merchant-date-index",
+                "dynamodb:index:WriteCapacityUnits"
+            ),
+            Some(("merchant-date-index".to_owned(), "write"))
+        );
+        // Another stack's table whose name starts like this one's is not ours.
+        assert_eq!(
+            scaled_owner(
+                table,
+                "table/tx-dev-transactions-old",
+                "dynamodb:table:ReadCapacityUnits"
+            ),
+            None
+        );
+        assert_eq!(
+            scaled_owner(table, table, "dynamodb:table:SomethingElse"),
+            None
+        );
+        assert_eq!(
+            scaling_logical("merchant-date-index", "write"),
+            "merchant-date-index-write"
+        );
     }
 }
