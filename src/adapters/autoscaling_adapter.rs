@@ -501,7 +501,7 @@ pub async fn discover(clients: &AwsClients, stack: &str) -> Result<Vec<Discovere
                 dimension: dimension.to_owned(),
             };
             found.push(Discovered {
-                id: ResourceId::new(ResourceKind::ScalingTarget, &scaling_logical(&owner, side)),
+                id: ResourceId::new(ResourceKind::ScalingTarget, scaling_logical(&owner, side)),
                 observed: target_observed(&id, target),
             });
         }
