@@ -5,6 +5,7 @@
 //! converged stack plans as no-ops and a no-op apply makes no mutating call.
 
 pub mod apigateway_adapter;
+pub mod autoscaling_adapter;
 pub mod aws_clients;
 pub mod call_counter;
 pub mod cloudwatch_adapter;
@@ -18,6 +19,7 @@ pub mod lambda_adapter;
 pub mod lambda_alias_adapter;
 pub mod lambda_permission_adapter;
 pub mod logs_adapter;
+pub mod preflight;
 pub mod s3_adapter;
 pub mod sdk_error;
 pub mod sns_adapter;
@@ -25,6 +27,7 @@ pub mod sqs_adapter;
 pub mod tagging;
 
 use std::collections::BTreeSet;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use aws_types::SdkConfig;
@@ -33,8 +36,11 @@ use serde_json::Value as Json;
 pub use aws_clients::{AwsAccess, AwsClients, load_sdk_config};
 pub use call_counter::{CallCounter, CallCounts};
 
-use crate::cloud::{Cloud, CloudError, Discovered, Observed, StepContext};
-use crate::spec::{Environment, Outputs, ResourceId, ResourceKind, ResourceSpec, SpecBody, Value};
+use crate::cloud::{Cloud, CloudError, Discovered, Observed, PreflightFinding, StepContext};
+use crate::plan::{ObservedState, Plan};
+use crate::spec::{
+    CheckedGraph, Environment, Outputs, ResourceId, ResourceKind, ResourceSpec, SpecBody, Value,
+};
 use crate::stack::STACK_TAG;
 use sdk_error::Classified;
 use tagging::{Arn, TaggedResource};
@@ -81,12 +87,13 @@ pub fn partition_of(region: &str) -> &'static str {
 
 #[async_trait]
 impl Cloud for AwsCloud {
-    fn supports(&self, kind: ResourceKind) -> bool {
-        // Application Auto Scaling (provisioned billing mode) has no adapter yet.
-        !matches!(
-            kind,
-            ResourceKind::ScalingTarget | ResourceKind::ScalingPolicy
-        )
+    async fn preflight(
+        &self,
+        plan: &Plan,
+        graph: &CheckedGraph,
+        observed: &ObservedState,
+    ) -> Result<Vec<PreflightFinding>, CloudError> {
+        preflight::check(&self.clients, plan, graph, observed, SystemTime::now()).await
     }
 
     async fn environment(&self) -> Result<Environment, CloudError> {
@@ -159,7 +166,12 @@ impl Cloud for AwsCloud {
             SpecBody::EventSourceMapping(mapping) => {
                 event_source_mapping_adapter::observe(c, spec, mapping, env).await
             }
-            body => Err(no_adapter(body.kind(), "observe")),
+            SpecBody::ScalingTarget(target) => {
+                autoscaling_adapter::observe_target(c, spec, target, env).await
+            }
+            SpecBody::ScalingPolicy(policy) => {
+                autoscaling_adapter::observe_policy(c, spec, policy, env).await
+            }
         }
     }
 
@@ -214,6 +226,7 @@ impl Cloud for AwsCloud {
             }
         }
         found.extend(kms_adapter::discover_aliases(c, stack, &stack_key_ids).await?);
+        found.extend(autoscaling_adapter::discover(c, stack).await?);
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
     }
@@ -253,7 +266,12 @@ impl Cloud for AwsCloud {
             SpecBody::EventSourceMapping(mapping) => {
                 event_source_mapping_adapter::create(c, spec, mapping, ctx).await
             }
-            body => Err(no_adapter(body.kind(), "create")),
+            SpecBody::ScalingTarget(target) => {
+                autoscaling_adapter::create_target(c, spec, target, ctx).await
+            }
+            SpecBody::ScalingPolicy(policy) => {
+                autoscaling_adapter::put_policy(c, spec, policy, ctx).await
+            }
         }
     }
 
@@ -324,7 +342,13 @@ impl Cloud for AwsCloud {
             SpecBody::EventSourceMapping(mapping) => {
                 event_source_mapping_adapter::update(c, spec, mapping, current, changed, ctx).await
             }
-            body => Err(no_adapter(body.kind(), "update")),
+            SpecBody::ScalingTarget(target) => {
+                autoscaling_adapter::update_target(c, spec, target, current, changed, ctx).await
+            }
+            SpecBody::ScalingPolicy(policy) => {
+                autoscaling_adapter::update_policy(c, spec, policy, changed, ctx).await
+            }
+            body => Err(not_updatable(body.kind())),
         }
     }
 
@@ -367,7 +391,8 @@ impl Cloud for AwsCloud {
             ResourceKind::EventSourceMapping => {
                 event_source_mapping_adapter::delete(c, current).await
             }
-            kind => Err(no_adapter(kind, "delete")),
+            ResourceKind::ScalingTarget => autoscaling_adapter::delete_target(c, current).await,
+            ResourceKind::ScalingPolicy => autoscaling_adapter::delete_policy(c, current).await,
         }
     }
 }
@@ -394,12 +419,13 @@ fn logical_id(resource: &TaggedResource) -> Option<ResourceId> {
     matches.then_some(id)
 }
 
-/// The error for a kind whose adapter is not written yet: fatal, so nothing is retried.
-fn no_adapter(kind: ResourceKind, operation: &str) -> CloudError {
+/// The error for an update of a kind that has no updatable field (deployments and plan
+/// keys are replaced): the planner never plans one, so reaching this is a bug.
+fn not_updatable(kind: ResourceKind) -> CloudError {
     CloudError::fatal(
         kind.service().as_str(),
-        operation,
-        format!("no adapter for `{kind}` yet"),
+        "update",
+        format!("`{kind}` has no field that can change in place; this is a txdeploy bug"),
     )
 }
 

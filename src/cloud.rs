@@ -5,6 +5,7 @@
 
 pub mod error_class;
 pub mod observed;
+pub mod preflight;
 pub mod waiter;
 
 use std::collections::BTreeMap;
@@ -13,9 +14,13 @@ use async_trait::async_trait;
 
 pub use error_class::{CloudError, ErrorClass};
 pub use observed::{Discovered, Observed};
+pub use preflight::{PreflightFinding, Severity};
 
 use crate::canary::CanaryPolicy;
-use crate::spec::{EnvFact, Environment, OutputRef, Outputs, Resolve, ResourceId, ResourceSpec};
+use crate::plan::{ObservedState, Plan};
+use crate::spec::{
+    CheckedGraph, EnvFact, Environment, OutputRef, Outputs, Resolve, ResourceId, ResourceSpec,
+};
 
 /// What a step hands an adapter: resolved outputs of finished nodes and a progress sink.
 pub struct StepContext {
@@ -85,11 +90,19 @@ pub trait Cloud: Send + Sync {
     /// The account, region and partition this cloud deploys to.
     async fn environment(&self) -> Result<Environment, CloudError>;
 
-    /// Whether this cloud can manage resources of `kind`; a plan that needs one it cannot is
-    /// refused before any change, naming the kind and the setting that brought it in.
-    fn supports(&self, kind: crate::spec::ResourceKind) -> bool {
-        let _ = kind;
-        true
+    /// Checks `plan` against the rules AWS enforces on the account's current state (quotas,
+    /// rate windows, one-at-a-time operations) before any mutating call, and notes what the
+    /// apply will derive (capacity from observed consumption). Reads only. Each finding
+    /// names a change of `plan`. A refusal stops the apply; a cloud without such rules
+    /// finds nothing.
+    async fn preflight(
+        &self,
+        plan: &Plan,
+        graph: &CheckedGraph,
+        observed: &ObservedState,
+    ) -> Result<Vec<PreflightFinding>, CloudError> {
+        let _ = (plan, graph, observed);
+        Ok(Vec::new())
     }
 
     /// Reads the object `spec` describes, found by its physical name, alias or tags.

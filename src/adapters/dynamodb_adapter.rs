@@ -128,8 +128,104 @@ pub async fn observed_peak(
     Ok(peak_per_second(&sums))
 }
 
-/// Initial read and write units of the table (`index` `None`) or of an index: configured
-/// values win, otherwise derived from the consumption of the last 7 days.
+/// Where an initial capacity comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CapacitySource {
+    /// `dynamodb.read_capacity` / `write_capacity`.
+    Configured,
+    /// From the 7-day peak of consumed capacity (`None`: no data, so the minimum).
+    Derived { peak_per_second: Option<f64> },
+}
+
+/// The initial capacity of one side (reads or writes) of the table or of an index, and
+/// why: what the plan shows and the apply reports as progress, worded the same.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapacityChoice {
+    /// `table `name`` or `index `name``.
+    pub owner: String,
+    /// `read` or `write`.
+    pub side: &'static str,
+    pub units: u32,
+    pub source: CapacitySource,
+}
+
+impl std::fmt::Display for CapacityChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            owner,
+            side,
+            units,
+            source,
+        } = self;
+        match source {
+            CapacitySource::Configured => write!(
+                f,
+                "{owner}: {side} capacity {units} (configured `dynamodb.{side}_capacity`)"
+            ),
+            CapacitySource::Derived {
+                peak_per_second: Some(peak),
+            } => write!(
+                f,
+                "{owner}: {side} capacity {units} derived from peak consumed {peak:.1}/s at \
+                 {:.0}% (CloudWatch, last 7 days; kept within `dynamodb.min_capacity`..\
+                 `max_capacity`; set `dynamodb.{side}_capacity` to choose it)",
+                INITIAL_TARGET_UTILIZATION * 100.0
+            ),
+            CapacitySource::Derived {
+                peak_per_second: None,
+            } => write!(
+                f,
+                "{owner}: {side} capacity {units} (`dynamodb.min_capacity`): no consumed \
+                 capacity recorded in the last 7 days; set `dynamodb.{side}_capacity` to \
+                 choose it"
+            ),
+        }
+    }
+}
+
+/// Initial read and write capacity of the table (`index` `None`) or of an index:
+/// configured values win, otherwise derived from the consumption of the last 7 days.
+pub async fn initial_capacity(
+    clients: &AwsClients,
+    table: &str,
+    index: Option<&str>,
+    capacity: &InitialCapacity,
+    now: SystemTime,
+) -> Result<[CapacityChoice; 2], CloudError> {
+    let owner = index.map_or_else(|| format!("table `{table}`"), |i| format!("index `{i}`"));
+    let choose = |side: &'static str, configured: Option<u32>, metric: &'static str| {
+        let owner = owner.clone();
+        async move {
+            let (units, source) = match configured {
+                Some(u) => (u, CapacitySource::Configured),
+                None => {
+                    let peak = observed_peak(clients, table, index, metric, now).await?;
+                    let units = derived_capacity(
+                        peak,
+                        INITIAL_TARGET_UTILIZATION,
+                        capacity.min_units,
+                        capacity.max_units,
+                    );
+                    let source = CapacitySource::Derived {
+                        peak_per_second: peak,
+                    };
+                    (units, source)
+                }
+            };
+            Ok::<_, CloudError>(CapacityChoice {
+                owner,
+                side,
+                units,
+                source,
+            })
+        }
+    };
+    let read = choose("read", capacity.read_units, "ConsumedReadCapacityUnits").await?;
+    let write = choose("write", capacity.write_units, "ConsumedWriteCapacityUnits").await?;
+    Ok([read, write])
+}
+
+/// [`initial_capacity`] as (read, write) units, reporting each choice as progress.
 async fn initial_units(
     clients: &AwsClients,
     table: &str,
@@ -137,42 +233,31 @@ async fn initial_units(
     capacity: &InitialCapacity,
     ctx: &StepContext,
 ) -> Result<(u32, u32), CloudError> {
-    let now = SystemTime::now();
-    let mut units = [0u32; 2];
-    for (slot, (configured, metric)) in [
-        (capacity.read_units, "ConsumedReadCapacityUnits"),
-        (capacity.write_units, "ConsumedWriteCapacityUnits"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let owner = index.map_or_else(|| format!("table `{table}`"), |i| format!("index `{i}`"));
-        units[slot] = match configured {
-            Some(u) => {
-                ctx.progress(format!(
-                    "{owner}: {metric} initial capacity {u} (configured)"
-                ));
-                u
-            }
-            None => {
-                let peak = observed_peak(clients, table, index, metric, now).await?;
-                let u = derived_capacity(
-                    peak,
-                    INITIAL_TARGET_UTILIZATION,
-                    capacity.min_units,
-                    capacity.max_units,
-                );
-                ctx.progress(format!(
-                    "{owner}: initial capacity {u} from the 7-day peak of {metric} ({} per \
-                     second) at {} % utilization",
-                    peak.map_or_else(|| "no data".to_owned(), |p| format!("{p:.2}")),
-                    INITIAL_TARGET_UTILIZATION * 100.0
-                ));
-                u
-            }
-        };
+    let [read, write] =
+        initial_capacity(clients, table, index, capacity, SystemTime::now()).await?;
+    ctx.progress(read.to_string());
+    ctx.progress(write.to_string());
+    Ok((read.units, write.units))
+}
+
+/// The AWS rules a billing-mode switch follows, stated in the plan before it is tried.
+pub fn switch_rules(to: BillingMode) -> String {
+    let mut rules = String::from(
+        "AWS rules for this switch: one billing-mode switch per table per 24 hours (a \
+         refused switch leaves the table as it is); indexes are added one per UpdateTable, \
+         each backfill awaited",
+    );
+    match to {
+        BillingMode::Provisioned => rules.push_str(
+            ", before the switch; the switch to provisioned gives the table and every index \
+             a read and write capacity in the same UpdateTable, and auto scaling then keeps \
+             them at the target utilization",
+        ),
+        BillingMode::OnDemand => rules.push_str(
+            ", after the switch; provisioned capacity and its auto scaling stop applying",
+        ),
     }
-    Ok((units[0], units[1]))
+    rules
 }
 
 /// The problems that would make AWS refuse the table's change, one message per problem,
@@ -257,7 +342,7 @@ pub fn switch_blocked_until(last_switch: SystemTime, now: SystemTime) -> Option<
 }
 
 /// Names of desired indexes that are missing or whose definition differs (created again).
-fn indexes_to_create(observed: &Observed, spec: &TableSpec) -> Vec<String> {
+pub fn indexes_to_create(observed: &Observed, spec: &TableSpec) -> Vec<String> {
     let current = observed_indexes(observed);
     spec.global_secondary_indexes
         .iter()
@@ -1254,6 +1339,59 @@ mod tests {
         assert_eq!(derived_capacity(Some(700.0), 0.7, 5, 100), 100);
         assert_eq!(derived_capacity(None, 0.7, 5, 100), 5);
         assert_eq!(peak_per_second(&[]), None);
+    }
+
+    #[test]
+    fn the_plan_says_where_each_capacity_comes_from() {
+        let derived = CapacityChoice {
+            owner: "table `tx-dev-transactions`".into(),
+            side: "read",
+            units: derived_capacity(Some(8.4), INITIAL_TARGET_UTILIZATION, 5, 100),
+            source: CapacitySource::Derived {
+                peak_per_second: Some(8.4),
+            },
+        };
+        let text = derived.to_string();
+        assert!(
+            text.starts_with(
+                "table `tx-dev-transactions`: read capacity 12 derived from peak consumed \
+                 8.4/s at 70%"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("`dynamodb.read_capacity`"), "{text}");
+        let idle = CapacityChoice {
+            owner: "index `merchant-date-index`".into(),
+            side: "write",
+            units: 5,
+            source: CapacitySource::Derived {
+                peak_per_second: None,
+            },
+        };
+        assert!(
+            idle.to_string()
+                .contains("write capacity 5 (`dynamodb.min_capacity`): no consumed capacity"),
+            "{idle}"
+        );
+        let configured = CapacityChoice {
+            source: CapacitySource::Configured,
+            ..idle
+        };
+        assert!(
+            configured
+                .to_string()
+                .ends_with("write capacity 5 (configured `dynamodb.write_capacity`)"),
+            "{configured}"
+        );
+    }
+
+    #[test]
+    fn the_switch_rules_are_stated_for_both_directions() {
+        let to_provisioned = switch_rules(BillingMode::Provisioned);
+        assert!(to_provisioned.contains("one billing-mode switch per table per 24 hours"));
+        assert!(to_provisioned.contains("one per UpdateTable"));
+        assert!(to_provisioned.contains("every index"));
+        assert!(switch_rules(BillingMode::OnDemand).contains("after the switch"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::{resolved_field, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, ErrorClass, Observed, StepContext};
 use crate::spec::{FunctionSpec, OutputKey, Outputs, ResourceSpec, field};
+use crate::stack::DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;
 
 const SERVICE: &str = "lambda";
 
@@ -558,7 +559,10 @@ pub enum Preflight {
 
 /// The pure rule: reserving `wanted` for a function that holds `current` now must leave
 /// the account at least [`UNRESERVED_MINIMUM`] unreserved. `account` is `None` when
-/// `GetAccountSettings` is unavailable (moto does not implement it).
+/// `GetAccountSettings` is unavailable (moto does not implement it): the rule then runs on
+/// AWS's default regional limit ([`DEFAULT_ACCOUNT_CONCURRENCY_LIMIT`]) with nothing reserved
+/// by other functions, and the outcome says so: a warning when it fits, a refusal when the
+/// reservation cannot fit even there.
 pub fn check_reserved_concurrency(
     account: Option<AccountConcurrency>,
     current: u32,
@@ -568,11 +572,24 @@ pub fn check_reserved_concurrency(
         return Preflight::Ok;
     };
     let Some(account) = account else {
-        return Preflight::Warning(format!(
-            "could not read the account's Lambda concurrency (GetAccountSettings is not \
-             available here), so `lambda.reserved_concurrency` = {wanted} is not checked \
-             against the unreserved minimum of {UNRESERVED_MINIMUM}"
-        ));
+        let assumed = AccountConcurrency {
+            limit: DEFAULT_ACCOUNT_CONCURRENCY_LIMIT,
+            unreserved: DEFAULT_ACCOUNT_CONCURRENCY_LIMIT.saturating_sub(current),
+        };
+        let assumption = format!(
+            "the account's Lambda concurrency could not be read (GetAccountSettings is not \
+             available here), so AWS's default limit of {DEFAULT_ACCOUNT_CONCURRENCY_LIMIT} \
+             with nothing reserved by other functions was assumed"
+        );
+        return match check_reserved_concurrency(Some(assumed), current, Some(wanted)) {
+            Preflight::Refused(message) => Preflight::Refused(format!("{message} ({assumption})")),
+            _ => Preflight::Warning(format!(
+                "`lambda.reserved_concurrency` = {wanted} leaves {} unreserved, at least the \
+                 minimum of {UNRESERVED_MINIMUM}, if {assumption}; on an account with a lower \
+                 limit AWS refuses the reservation",
+                i64::from(DEFAULT_ACCOUNT_CONCURRENCY_LIMIT) - i64::from(wanted)
+            )),
+        };
     };
     // Reserved by the other functions: everything reserved minus this function's share.
     let reserved_by_others = account
@@ -597,7 +614,8 @@ pub fn check_reserved_concurrency(
 
 /// Reads the account settings and the function's current reservation, then applies
 /// [`check_reserved_concurrency`]. An unavailable `GetAccountSettings` (HTTP 404 or 501,
-/// as on moto) is a warning; other errors are returned.
+/// as on moto) is checked against AWS's default limit, saying so; other errors are
+/// returned.
 pub async fn preflight(
     clients: &AwsClients,
     function_name: &str,
@@ -708,6 +726,20 @@ mod tests {
             panic!("expected a warning")
         };
         assert!(message.contains("lambda.reserved_concurrency"), "{message}");
+        assert!(message.contains("leaves 900 unreserved"), "{message}");
+        assert!(message.contains("default limit of 1000"), "{message}");
+        // Even on the default limit 950 leaves 50: refused, and the assumption is stated.
+        let Preflight::Refused(message) = check_reserved_concurrency(None, 0, Some(950)) else {
+            panic!("expected a refusal")
+        };
+        assert!(message.contains("would leave the account 50"), "{message}");
+        assert!(message.contains("at most 900"), "{message}");
+        assert!(message.contains("default limit of 1000"), "{message}");
+        // The function's own reservation is not counted as someone else's.
+        assert!(matches!(
+            check_reserved_concurrency(None, 900, Some(900)),
+            Preflight::Warning(_)
+        ));
         let moto_404 = CloudError::from_parts(SERVICE, "GetAccountSettings", None, Some(404), "");
         assert!(is_unavailable(&moto_404));
         let denied = CloudError::from_parts(

@@ -96,7 +96,7 @@ pub(crate) fn print_plan(ctx: &AppContext, plan: &Plan) {
 async fn plan(ctx: &AppContext, detailed_exitcode: bool) -> Result<Outcome, RunError> {
     let (session, counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
-    let plan = session.plan(&observed, PlanOptions::apply());
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
     print_plan(ctx, &plan);
     // `plan --json` prints one document; the call count is for humans there.
     if ctx.output != OutputMode::Json {
@@ -123,9 +123,11 @@ async fn converge(
     let _lock = StackLock::acquire(state_root, &stack, verb).map_err(lock_error)?;
     let (session, aws, counter) = open_aws_session(ctx).await?;
     let observed = session.observe().await?;
-    let plan = session.plan(&observed, options);
+    let plan = session.plan(&observed, options).await;
     print_plan(ctx, &plan);
     if !plan.refusals.is_empty() {
+        // Proof that the refusal came before any change: the count shows zero mutations.
+        print_calls(ctx, &counter);
         return Err(RunError::Usage(format!(
             "{verb} refused to run: {}",
             plan.refusals.join("; ")
@@ -357,7 +359,7 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
     })?;
     let (session, _counter) = open_session(ctx).await?;
     let observed = session.observe().await?;
-    let plan = session.plan(&observed, PlanOptions::apply());
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
     if ctx.output == OutputMode::Json {
         let doc = serde_json::json!({
             "event": "status",

@@ -328,7 +328,7 @@ async fn config_followup(
         .await
         .map_err(|e| RunError::Release(format!("the config of release {}: {e}", target.number)))?;
     let observed = snapshot_session.observe().await?;
-    let plan = beyond_aliases(snapshot_session.plan(&observed, PlanOptions::apply()));
+    let plan = beyond_aliases(snapshot_session.plan(&observed, PlanOptions::apply()).await);
     if !plan.has_changes() {
         if !json {
             println!(

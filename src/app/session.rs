@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cloud::{Cloud, CloudError};
+use crate::cloud::{Cloud, CloudError, PreflightFinding, Severity};
 use crate::config::Config;
 use crate::engine::EventSink;
 use crate::engine::executor::{ApplyReport, ExecOptions, Executor};
 use crate::engine::observer::observe_all;
-use crate::plan::{ObservedState, Plan, PlanOptions, plan};
+use crate::plan::{ObservedState, Plan, PlanOptions, Warning, plan};
 use crate::spec::{CheckedGraph, Environment, GraphError};
 use crate::stack::{self, BundleInfo, StackInputs};
 use crate::state::journal::JournalStore;
@@ -83,8 +83,12 @@ impl Session {
         .await
     }
 
-    /// The pure diff of the desired graph against `observed`.
-    pub fn plan(&self, observed: &ObservedState, options: PlanOptions) -> Plan {
+    /// The diff of the desired graph against `observed`, then the cloud's preflight: every
+    /// plan that `plan`, `apply` and the TUI show or execute has been checked against the
+    /// rules AWS enforces before any mutating call. Refusals stop the apply; warnings are
+    /// shown on their change. A preflight that cannot run refuses the plan: changing the
+    /// stack unchecked is worse than asking to run it again.
+    pub async fn plan(&self, observed: &ObservedState, options: PlanOptions) -> Plan {
         let mut plan = plan(
             &self.stack_name(),
             &self.env,
@@ -92,20 +96,15 @@ impl Session {
             observed,
             options,
         );
-        let mut unsupported: Vec<String> = plan
-            .changes
-            .iter()
-            .filter(|c| c.action.mutates() && !self.cloud.supports(c.id.kind()))
-            .map(|c| format!("`{}`", c.id))
-            .collect();
-        unsupported.dedup();
-        if !unsupported.is_empty() {
-            plan.refusals.push(format!(
-                "this build of txdeploy cannot manage {} yet; they come from the config \
-                 (auto-scaling resources from `dynamodb.billing_mode = \"provisioned\"`): \
-                 change that setting back, or use a txdeploy build that supports them",
-                unsupported.join(", ")
-            ));
+        if !plan.has_changes() {
+            return plan;
+        }
+        match self.cloud.preflight(&plan, &self.graph, observed).await {
+            Ok(findings) => add_findings(&mut plan, findings),
+            Err(error) => plan.refusals.push(format!(
+                "the preflight checks could not run ({error}); nothing was changed: run the \
+                 command again, or fix the access error it names"
+            )),
         }
         plan
     }
@@ -127,5 +126,192 @@ impl Session {
         Executor::new(self.cloud.clone(), journal, events, options, cancel)
             .run(plan, &self.graph)
             .await
+    }
+}
+
+/// Refusals go to the plan's refusals, naming the resource; warnings to their change.
+fn add_findings(plan: &mut Plan, findings: Vec<PreflightFinding>) {
+    for finding in findings {
+        match finding.severity {
+            Severity::Refuse => plan
+                .refusals
+                .push(format!("`{}`: {}", finding.id, finding.message)),
+            Severity::Warn(kind) => {
+                let warning = Warning {
+                    kind,
+                    message: finding.message,
+                };
+                // Findings name changes of the plan (`Cloud::preflight`'s contract).
+                if let Some(change) = plan.changes.iter_mut().find(|c| c.id == finding.id) {
+                    change.warnings.push(warning);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::cloud::{Discovered, Observed, StepContext};
+    use crate::fake_cloud::FakeCloud;
+    use crate::plan::WarningKind;
+    use crate::spec::{Outputs, ResourceId, ResourceKind, ResourceSpec};
+    use crate::stack;
+
+    /// The fake cloud with a scripted preflight answer, counting how often it is asked.
+    struct ScriptedPreflight {
+        inner: FakeCloud,
+        answer: Result<Vec<PreflightFinding>, CloudError>,
+        asked: Mutex<usize>,
+    }
+
+    #[async_trait]
+    impl Cloud for ScriptedPreflight {
+        async fn environment(&self) -> Result<Environment, CloudError> {
+            self.inner.environment().await
+        }
+        async fn preflight(
+            &self,
+            _plan: &Plan,
+            _graph: &CheckedGraph,
+            _observed: &ObservedState,
+        ) -> Result<Vec<PreflightFinding>, CloudError> {
+            *self.asked.lock().unwrap() += 1;
+            self.answer.clone()
+        }
+        async fn observe(
+            &self,
+            spec: &ResourceSpec,
+            env: &Environment,
+        ) -> Result<Option<Observed>, CloudError> {
+            self.inner.observe(spec, env).await
+        }
+        async fn discover(
+            &self,
+            stack: &str,
+            env: &Environment,
+        ) -> Result<Vec<Discovered>, CloudError> {
+            self.inner.discover(stack, env).await
+        }
+        async fn create(
+            &self,
+            spec: &ResourceSpec,
+            ctx: &StepContext,
+        ) -> Result<Outputs, CloudError> {
+            self.inner.create(spec, ctx).await
+        }
+        async fn update(
+            &self,
+            spec: &ResourceSpec,
+            current: &Observed,
+            changed: &[String],
+            ctx: &StepContext,
+        ) -> Result<Outputs, CloudError> {
+            self.inner.update(spec, current, changed, ctx).await
+        }
+        async fn delete(
+            &self,
+            id: &ResourceId,
+            current: &Observed,
+            ctx: &StepContext,
+        ) -> Result<(), CloudError> {
+            self.inner.delete(id, current, ctx).await
+        }
+    }
+
+    /// A session over the foundation (keys, bucket, queues, topics: what the fake cloud
+    /// models) whose cloud answers the preflight with `answer`.
+    fn session_with(
+        answer: Result<Vec<PreflightFinding>, CloudError>,
+    ) -> (Session, Arc<ScriptedPreflight>) {
+        let config = Config::defaults().unwrap();
+        let cloud = Arc::new(ScriptedPreflight {
+            inner: FakeCloud::new(),
+            answer,
+            asked: Mutex::new(0),
+        });
+        let env = crate::fake_cloud::fake_environment();
+        let graph = stack::foundation(&config, &env).check().unwrap();
+        let session = Session {
+            config,
+            cloud: cloud.clone(),
+            env,
+            graph,
+        };
+        (session, cloud)
+    }
+
+    fn key() -> ResourceId {
+        ResourceId::new(ResourceKind::KmsKey, "dynamodb")
+    }
+
+    #[tokio::test]
+    async fn preflight_refusals_join_the_plan_and_warnings_go_on_their_change() {
+        let (session, cloud) = session_with(Ok(vec![
+            PreflightFinding::refuse(&key(), "`some.setting`: lower it"),
+            PreflightFinding::warn(&key(), WarningKind::Cost, "read capacity 12 derived"),
+        ]));
+        let observed = session.observe().await.unwrap();
+        let plan = session.plan(&observed, PlanOptions::apply()).await;
+        assert_eq!(
+            plan.refusals,
+            ["`kms_key/dynamodb`: `some.setting`: lower it"]
+        );
+        let change = plan.get(&key()).unwrap();
+        assert_eq!(change.warnings.len(), 1);
+        assert_eq!(change.warnings[0].kind, WarningKind::Cost);
+        assert_eq!(*cloud.asked.lock().unwrap(), 1);
+        assert_eq!(cloud.inner.mutations(), 0, "planning changes nothing");
+    }
+
+    #[tokio::test]
+    async fn a_preflight_that_cannot_run_refuses_the_plan() {
+        let error = CloudError::from_parts(
+            "lambda",
+            "GetAccountSettings",
+            Some("AccessDeniedException"),
+            Some(403),
+            "not allowed",
+        );
+        let (session, _) = session_with(Err(error));
+        let observed = session.observe().await.unwrap();
+        let plan = session.plan(&observed, PlanOptions::apply()).await;
+        assert_eq!(plan.refusals.len(), 1, "{:?}", plan.refusals);
+        assert!(
+            plan.refusals[0].contains("preflight checks could not run")
+                && plan.refusals[0].contains("GetAccountSettings"),
+            "{:?}",
+            plan.refusals
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plan_without_changes_is_not_preflighted() {
+        let (session, cloud) = session_with(Ok(Vec::new()));
+        let observed = session.observe().await.unwrap();
+        let plan = session.plan(&observed, PlanOptions::apply()).await;
+        let report = session
+            .execute(
+                &plan,
+                Arc::new(crate::state::journal::InMemoryJournal::new()),
+                EventSink::discard(),
+                CancellationToken::new(),
+            )
+            .await;
+        assert!(report.first_error.is_none(), "{:?}", report.first_error);
+        let observed = session.observe().await.unwrap();
+        let asked = *cloud.asked.lock().unwrap();
+        let noop = session.plan(&observed, PlanOptions::apply()).await;
+        assert!(!noop.has_changes());
+        assert_eq!(
+            *cloud.asked.lock().unwrap(),
+            asked,
+            "no change, no preflight"
+        );
     }
 }

@@ -253,6 +253,17 @@ impl ResourceKind {
         )
     }
 
+    /// Whether the spec's `tags` field is compared with what AWS holds (a taggable kind
+    /// always carries the stack's tags; this says whether their drift is planned).
+    ///
+    /// Scalable targets get their tags once, at registration, and are not compared: they
+    /// are found by namespace, resource and dimension, never by tag, so comparing would
+    /// cost a `ListTagsForResource` per target for tags nothing reads (and moto answers
+    /// that call, and `TagResource`, with HTTP 500).
+    pub fn compares_tags(self) -> bool {
+        self.is_taggable() && self != ResourceKind::ScalingTarget
+    }
+
     /// Outputs an in-place update can change (a Lambda function publishes a new version).
     ///
     /// The planner treats them as known only after apply, so a dependent that reads one

@@ -335,7 +335,7 @@ impl ResourceSpec {
     /// The comparable fields of this spec; adapters observe the same names.
     pub fn fields(&self) -> Fields {
         let mut fields = Fields::new();
-        if self.kind().is_taggable() {
+        if self.kind().compares_tags() {
             fields.insert(
                 field::TAGS,
                 update(Value::map(

@@ -75,6 +75,13 @@ struct Scaled {
     predefined_metric_type: String,
 }
 
+/// The logical name of the auto scaling of one side (`read`, `write`) of the table
+/// (`owner` `table`) or of an index (`owner` its name): `table-read`,
+/// `merchant-date-index-write`. Discovery maps registered targets back with it.
+pub fn scaling_logical(owner: &str, side: &str) -> String {
+    format!("{owner}-{side}")
+}
+
 /// Reads and writes of the table and of every index.
 fn scaled_capacities(table: &ResourceId) -> Vec<Scaled> {
     let table_resource =
@@ -106,7 +113,7 @@ fn scaled_capacities(table: &ResourceId) -> Vec<Scaled> {
             ),
         ] {
             scaled.push(Scaled {
-                logical: format!("{owner}-{io}"),
+                logical: scaling_logical(owner, io),
                 resource_id: resource_id.clone(),
                 scalable_dimension: format!("dynamodb:{level}:{units}"),
                 predefined_metric_type: metric.to_owned(),

@@ -167,7 +167,12 @@ fn physical_names_derive_from_prefix_and_env_and_every_taggable_resource_is_tagg
             assert_eq!(spec.tags[STACK_TAG], "tx-dev", "{}", spec.id);
             assert_eq!(spec.tags[LOGICAL_TAG], spec.id.to_string());
             assert_eq!(spec.tags["team"], "payments", "{}", spec.id);
-            assert!(spec.fields().contains_key(field::TAGS));
+            assert_eq!(
+                spec.fields().contains_key(field::TAGS),
+                spec.kind().compares_tags(),
+                "{}",
+                spec.id
+            );
         } else {
             assert!(spec.tags.is_empty(), "{} cannot be tagged in AWS", spec.id);
             assert!(!spec.fields().contains_key(field::TAGS));

@@ -175,7 +175,9 @@ impl EffectRunner {
                 Ok(session) => {
                     tx.send(AppEvent::Loaded(Loaded::Account(Ok(session.env.clone()))));
                     let plan = match session.observe().await {
-                        Ok(observed) => Ok(Box::new(session.plan(&observed, PlanOptions::apply()))),
+                        Ok(observed) => Ok(Box::new(
+                            session.plan(&observed, PlanOptions::apply()).await,
+                        )),
                         Err(error) => Err(format!("{error}; next: {}", next_step(&error))),
                     };
                     tx.send(AppEvent::Loaded(Loaded::Plan(plan)));
@@ -341,7 +343,7 @@ impl ApplyRun {
         if self.cancel.is_cancelled() {
             return self.refuse("stopped before anything changed".into());
         }
-        let fresh = session.plan(&observed, PlanOptions::apply());
+        let fresh = session.plan(&observed, PlanOptions::apply()).await;
         if !same_changes(&fresh, &confirmed) {
             self.tx
                 .send(AppEvent::Apply(ApplyUpdate::PlanChanged(Box::new(fresh))));

@@ -54,7 +54,7 @@ async fn connect(config: &Config, endpoint: &str) -> (Session, AwsClients) {
 
 async fn apply(session: &Session) {
     let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, PlanOptions::apply());
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
     let report = session
         .execute(
             &plan,
@@ -336,7 +336,7 @@ async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it(
 
     // `plan` proposes exactly the fix.
     let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, PlanOptions::apply());
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
     let updates: BTreeSet<(String, String)> = plan
         .changes
         .iter()
@@ -369,7 +369,7 @@ async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it(
     binary(&endpoint, &prefix).arg("audit").run().code(0);
 
     let observed = session.observe().await.unwrap();
-    let destroy = session.plan(&observed, PlanOptions::destroy(true));
+    let destroy = session.plan(&observed, PlanOptions::destroy(true)).await;
     let report = session
         .execute(
             &destroy,

@@ -37,7 +37,7 @@ async fn connect(endpoint: &str) -> AwsCloud {
 /// Observes, plans and applies; the apply must succeed.
 async fn apply(session: &Session) -> Plan {
     let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, PlanOptions::apply());
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
     let report = session
         .execute(

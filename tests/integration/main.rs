@@ -6,6 +6,7 @@ mod harness;
 mod adapters_tests;
 mod apigateway_adapter_tests;
 mod audit_tests;
+mod autoscaling_adapter_tests;
 mod canary_tests;
 mod cli_moto_tests;
 mod cli_tests;

@@ -88,7 +88,7 @@ async fn open(config: &Config, endpoint: &str) -> Stack {
 async fn apply(config: &Config, endpoint: &str) -> (Option<Release>, Vec<ResourceId>) {
     let s = open(config, endpoint).await;
     let observed = s.session.observe().await.unwrap();
-    let plan = s.session.plan(&observed, PlanOptions::apply());
+    let plan = s.session.plan(&observed, PlanOptions::apply()).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
     let report = s
         .session

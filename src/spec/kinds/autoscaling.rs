@@ -12,7 +12,8 @@ const IDENTITY: &str = "a scalable target is identified by its namespace, resour
 /// Fields: `service_namespace` (`"dynamodb"`), `resource_id` (`table/{name}` or
 /// `table/{name}/index/{index}`), `scalable_dimension` (e.g.
 /// `dynamodb:table:ReadCapacityUnits`), all three replace; `min_capacity`, `max_capacity`
-/// (integers, update by registering again); `tags`. Outputs: `Arn` (the scalable target
+/// (integers, update by registering again). The stack's tags are sent at registration but
+/// not compared (see `ResourceKind::compares_tags`). Outputs: `Arn` (the scalable target
 /// ARN).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScalingTargetSpec {

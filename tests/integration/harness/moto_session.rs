@@ -31,7 +31,7 @@ pub fn config_for(prefix: &str) -> Config {
 /// in-memory journal, asserts the apply succeeded and returns the plan it ran.
 pub async fn apply(session: &Session, options: PlanOptions) -> Plan {
     let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, options);
+    let plan = session.plan(&observed, options).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
     let report = session
         .execute(
