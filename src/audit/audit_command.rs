@@ -2,14 +2,14 @@
 //! the check table and print one line (or NDJSON object) per check; exit 1 on any failure.
 
 use super::{AuditInput, CHECKS, ExtraReads, Read, Target};
-use crate::adapters::AwsClients;
 use crate::adapters::lambda_adapter::AccountConcurrency;
 use crate::adapters::sdk_error::Classified;
+use crate::adapters::{AwsClients, event_invoke_adapter};
 use crate::app::commands::{open_aws_session, print_calls};
 use crate::app::session::Session;
 use crate::app::{AppContext, Outcome, OutputMode, RunError};
 use crate::spec::ResourceKind;
-use crate::stack::Handler;
+use crate::stack::{Handler, LIVE_ALIAS};
 
 /// Runs the audit for `ctx`'s stack.
 pub async fn run(ctx: &AppContext) -> Result<Outcome, RunError> {
@@ -66,26 +66,21 @@ pub async fn read_extras(clients: &AwsClients, session: &Session, target: Target
     extra
 }
 
-/// The qualifiers (`$LATEST`, an alias, a version) with an event-invoke config.
+/// The qualifiers the API function is invoked through (`live`, and `$LATEST`) that carry an
+/// event-invoke config. Read one by one with the adapter's own read rather than listed: moto
+/// answers ListFunctionEventInvokeConfigs with `LastModified` as an ISO date where AWS sends
+/// epoch seconds, which the SDK cannot parse (a moto gap).
 async fn invoke_config_qualifiers(clients: &AwsClients, function: &str) -> Read<Vec<String>> {
-    let out = clients
-        .lambda
-        .list_function_event_invoke_configs()
-        .function_name(function)
-        .send()
-        .await
-        .classified("lambda", "ListFunctionEventInvokeConfigs")
-        .map_err(|e| e.to_string())?;
-    Ok(out
-        .function_event_invoke_configs()
-        .iter()
-        .filter_map(|c| c.function_arn())
-        .map(|arn| {
-            // `...:function:NAME:QUALIFIER`; an unqualified ARN is `$LATEST`.
-            let parts: Vec<&str> = arn.split(':').collect();
-            parts.get(7).map_or("$LATEST", |q| *q).to_owned()
-        })
-        .collect())
+    let mut found = Vec::new();
+    for qualifier in [LIVE_ALIAS, "$LATEST"] {
+        let config = event_invoke_adapter::observe(clients, &format!("{function}:{qualifier}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        if config.is_some() {
+            found.push(qualifier.to_owned());
+        }
+    }
+    Ok(found)
 }
 
 async fn account_concurrency(clients: &AwsClients) -> Read<AccountConcurrency> {

@@ -1,6 +1,8 @@
 //! `txdeploy audit` against moto: after a fresh apply every check passes but the named moto
 //! gaps; settings changed out of band with the SDK fail exactly their checks, `plan`
-//! proposes the fix, `apply` restores it and the audit passes again. The real binary exits
+//! proposes the fix, `apply` restores it and the audit passes again (an invoke config added
+//! to the API function is not the stack's: apply leaves it and the audit names it until it
+//! is deleted). The real binary exits
 //! 0 on a clean audit and 1 on drift.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -358,7 +360,52 @@ async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it(
         );
     }
 
+    // An on-failure destination added to the synchronous API function: never fires (F2).
+    // It is not in the graph, so apply leaves it; the audit names it until it is deleted.
+    let validator = session.config.physical_name("transaction-validator");
+    let failures = observed
+        .resources
+        .get(&ResourceId::new(
+            ResourceKind::Queue,
+            "notification-failures",
+        ))
+        .unwrap()
+        .outputs[&txdeploy::spec::OutputKey::Arn]
+        .clone();
+    clients
+        .lambda
+        .put_function_event_invoke_config()
+        .function_name(&validator)
+        .qualifier("live")
+        .destination_config(
+            aws_sdk_lambda::types::DestinationConfig::builder()
+                .on_failure(
+                    aws_sdk_lambda::types::OnFailure::builder()
+                        .destination(failures)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
     apply(&session).await;
+    let restored = run_audit(&session, &clients).await;
+    assert_eq!(
+        restored.ids(Status::Fail),
+        vec!["lambda.no-destination-on-sync"],
+        "{}",
+        restored.render_text()
+    );
+    clients
+        .lambda
+        .delete_function_event_invoke_config()
+        .function_name(&validator)
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
     let restored = run_audit(&session, &clients).await;
     assert_eq!(
         restored.ids(Status::Fail),
