@@ -166,7 +166,14 @@ async fn canary_promoted_when_no_watched_alarm_fires() {
     };
     let stack = deploy_then_canary_apply(&endpoint, "20%:3s").await;
     let new_versions = assert_split(&stack, 0.2).await;
-    let canary = canary_for_apply(stack.clients.clone(), &stack.session, &stack.plan)
+    // Clients of their own, so the counter holds the canary phase's calls alone.
+    let access = AwsAccess {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.clone()),
+    };
+    let (own, counter) = AwsCloud::connect(&access).await;
+    let canary = canary_for_apply(own.clients().clone(), &stack.session, &stack.plan)
         .await
         .unwrap()
         .expect("the apply left the aliases in a canary");
@@ -219,7 +226,14 @@ async fn canary_promoted_when_no_watched_alarm_fires() {
             ..
         })
     ));
-    eprintln!("canary promoted: window 3 s, took {took:?}");
+    let calls = counter.snapshot();
+    // 4 GetAlias, one DescribeAlarms per poll (about 4 in 3 s at 1 s), 4 UpdateAlias.
+    assert_eq!(calls.mutations(), 4, "{:?}", calls.mutating_operations());
+    eprintln!(
+        "canary promoted: window 3 s, took {took:?}, {} reads, {} mutations",
+        calls.reads(),
+        calls.mutations()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
