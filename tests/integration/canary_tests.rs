@@ -166,7 +166,14 @@ async fn canary_promoted_when_no_watched_alarm_fires() {
     };
     let stack = deploy_then_canary_apply(&endpoint, "20%:3s").await;
     let new_versions = assert_split(&stack, 0.2).await;
-    let canary = canary_for_apply(stack.clients.clone(), &stack.session, &stack.plan)
+    // Clients of their own, so the counter holds the canary phase's calls alone.
+    let access = AwsAccess {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.clone()),
+    };
+    let (own, counter) = AwsCloud::connect(&access).await;
+    let canary = canary_for_apply(own.clients().clone(), &stack.session, &stack.plan)
         .await
         .unwrap()
         .expect("the apply left the aliases in a canary");
@@ -219,7 +226,14 @@ async fn canary_promoted_when_no_watched_alarm_fires() {
             ..
         })
     ));
-    eprintln!("canary promoted: window 3 s, took {took:?}");
+    let calls = counter.snapshot();
+    // 4 GetAlias, one DescribeAlarms per poll (about 4 in 3 s at 1 s), 4 UpdateAlias.
+    assert_eq!(calls.mutations(), 4, "{:?}", calls.mutating_operations());
+    eprintln!(
+        "canary promoted: window 3 s, took {took:?}, {} reads, {} mutations",
+        calls.reads(),
+        calls.mutations()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,4 +312,97 @@ async fn canary_rolled_back_by_an_alarm_flipped_with_set_alarm_state() {
     assert!(message.contains(&format!("`{alarm}`")), "{message}");
     assert!(message.contains("7 errors in 20 invocations"), "{message}");
     eprintln!("canary rolled back by `{alarm}` after {took:?}");
+}
+
+fn json_events(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|l| l.contains("\"event\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `apply --canary` through the real binary: a watched alarm already in ALARM rolls the
+/// canary back at the first poll (exit 1, the alarm named on stderr); once it is OK again the
+/// same release is promoted (exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_with_canary_through_the_binary_rolls_back_then_promotes() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let prefix = unique_stack();
+    let state = tempfile::tempdir().unwrap();
+    let txdeploy = || {
+        crate::harness::Txdeploy::new()
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("TXDEPLOY_STACK__PREFIX", &prefix)
+            .env("TXDEPLOY_DEPLOY__CANARY_POLL_SECONDS", "1")
+            .arg("--non-interactive")
+            .arg("--state-dir")
+            .arg(state.path())
+    };
+    let first = tokio::task::block_in_place(|| txdeploy().args(["--json", "apply"]).run());
+    first.code(0);
+    // A memory change publishes a new version of the validator and moves its alias only.
+    let release = || {
+        txdeploy()
+            .env("TXDEPLOY_LAMBDA__VALIDATOR_MEMORY_MB", "2048")
+            .args(["--json", "apply", "--canary", "25%:2s"])
+    };
+    let alarm = format!("{prefix}-dev-transaction-validator-error-rate");
+    let alias = format!("{prefix}-dev-transaction-validator:live");
+    let clients = connect(&endpoint).await.clients().clone();
+    let (old, _) = alias_routing(&clients, &alias).await;
+    let set_alarm = |state: StateValue, reason: &'static str| {
+        let cloudwatch = clients.cloudwatch.clone();
+        let alarm = alarm.clone();
+        async move {
+            cloudwatch
+                .set_alarm_state()
+                .alarm_name(alarm)
+                .state_value(state)
+                .state_reason(reason)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    set_alarm(StateValue::Alarm, "errors above 1 % since the release").await;
+
+    let rolled_back = tokio::task::block_in_place(|| release().run());
+    rolled_back
+        .code(1)
+        .stderr_has("the canary was rolled back")
+        .stderr_has(&format!(
+            "`{alarm}` fired: errors above 1 % since the release"
+        ));
+    let events = json_events(&rolled_back.stdout);
+    let started = events
+        .iter()
+        .find(|e| e["event"] == "canary_started")
+        .unwrap();
+    assert_eq!(started["weight_percent"], 25);
+    assert_eq!(started["aliases"].as_array().unwrap().len(), 1);
+    let end = events
+        .iter()
+        .find(|e| e["event"] == "canary_rolled_back")
+        .unwrap();
+    assert_eq!(end["cause"], "alarm");
+    assert_eq!(end["alarm"], alarm.as_str());
+    // `--json` ends a failed run with its error as the last line.
+    assert_eq!(events.last().unwrap()["event"], "error");
+    let (version, weights) = alias_routing(&clients, &alias).await;
+    assert_eq!(version, old, "the alias went back to the old version");
+    assert!(weights.is_empty(), "{weights:?}");
+
+    set_alarm(StateValue::Ok, "back to normal").await;
+    let promoted = tokio::task::block_in_place(|| release().run());
+    promoted.code(0);
+    let events = json_events(&promoted.stdout);
+    assert_eq!(events.last().unwrap()["event"], "canary_promoted");
+    assert_eq!(events.last().unwrap()["trigger"], "window_passed");
+    let (version, weights) = alias_routing(&clients, &alias).await;
+    assert_ne!(version, old, "the alias moved to the new version");
+    assert!(weights.is_empty(), "{weights:?}");
 }
