@@ -12,7 +12,7 @@ use super::{AppContext, Outcome, OutputMode, RunError};
 use crate::adapters::{AwsAccess, AwsCloud, CallCounter};
 use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
-use crate::engine::{ApplyOutcome, EventSink};
+use crate::engine::{ApplyOutcome, EventSink, UndoOutcome, UndoReport};
 use crate::plan::{Action, Plan, PlanOptions};
 use crate::report::{self, plan_report};
 use crate::state::journal::{self, FileJournal, JournalStore};
@@ -246,6 +246,9 @@ pub fn apply_error(
                 Some((id, error)) => format!("`{id}`: {error}"),
                 None => "a step failed".to_owned(),
             };
+            if let Some(undo) = &report.undo {
+                return Some(undo_error(verb, message, undo, &journal));
+            }
             Some(RunError::Failed {
                 message,
                 next: format!(
@@ -257,6 +260,56 @@ pub fn apply_error(
                     journal.display()
                 ),
             })
+        }
+    }
+}
+
+/// The error of a failed apply that was undone: rolled back (exit 1), or an undo that
+/// failed, listing every resource still changed by the apply (exit 3).
+fn undo_error(verb: &str, message: String, undo: &UndoReport, journal: &Path) -> RunError {
+    let kept: Vec<String> = undo
+        .kept
+        .iter()
+        .map(|k| format!("\n    kept `{}`: {}", k.id, k.reason))
+        .collect();
+    match undo.outcome {
+        UndoOutcome::RolledBack => RunError::Failed {
+            message,
+            next: format!(
+                "the apply was rolled back: {} resource(s) put back as they were, in {}{}\n                   fix the cause and run `txdeploy {verb}` again. Journal: {}",
+                undo.undone.len(),
+                report::format_duration(
+                    u64::try_from(undo.elapsed.as_millis()).unwrap_or(u64::MAX)
+                ),
+                kept.concat(),
+                journal.display()
+            ),
+        },
+        UndoOutcome::Interrupted => RunError::Interrupted,
+        UndoOutcome::Failed => {
+            let undo_error = match &undo.first_error {
+                Some((Some(id), error)) => format!("`{id}`: {error}"),
+                Some((None, error)) => error.to_string(),
+                None => "some changes cannot be undone".to_owned(),
+            };
+            let left: Vec<String> = undo
+                .left
+                .iter()
+                .map(|l| format!("\n    left `{}`: {}", l.id, l.state))
+                .collect();
+            RunError::NeedsHuman {
+                message: format!("{message}\n  then the undo failed: {undo_error}"),
+                next: format!(
+                    "{} resource(s) are still as the failed apply left them:{}{}\n  run \
+                     `txdeploy {verb}` to converge forward to the config once the cause is \
+                     fixed (it observes what exists and finishes the change), or put the \
+                     resources above back by hand. Journal: {}",
+                    undo.left.len(),
+                    left.concat(),
+                    kept.concat(),
+                    journal.display()
+                ),
+            }
         }
     }
 }

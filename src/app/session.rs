@@ -110,7 +110,8 @@ impl Session {
         plan
     }
 
-    /// Executes `plan`, journaling every step and sending events to `events`.
+    /// Executes `plan`, journaling every step and sending events to `events`; a failure is
+    /// undone or stops as `deploy.on_failure` (or `apply --on-failure`) says.
     pub async fn execute(
         &self,
         plan: &Plan,
@@ -120,6 +121,7 @@ impl Session {
     ) -> ApplyReport {
         let options = ExecOptions {
             parallelism: self.config.deploy.parallelism,
+            on_failure: self.config.deploy.on_failure,
             ..ExecOptions::default()
         };
         Executor::new(self.cloud.clone(), journal, events, options, cancel)

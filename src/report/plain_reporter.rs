@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{Reporter, format_duration, next_step};
-use crate::engine::{ApplyOutcome, ExecEvent, SkipReason};
+use crate::engine::{ApplyOutcome, ExecEvent, SkipReason, UndoOutcome};
 use crate::spec::ResourceId;
 
 /// Writes lines such as `  [ 3/12] create  queue/analytics … done (0.4 s)`.
@@ -131,6 +131,60 @@ impl<W: Write + Send> PlainReporter<W> {
                 };
                 let skip = self.paint("skip", DIM);
                 format!("  {} {skip}    {id}: {why}", self.counter(id))
+            }
+            ExecEvent::UndoStarted { steps, kept } => {
+                let undo = self.paint("Undoing the failed apply", YELLOW);
+                format!(
+                    "{undo}: {steps} resource(s) to put back, dependents first; {kept} kept as                      they are."
+                )
+            }
+            ExecEvent::UndoStepStarted { id, action } => {
+                format!("  undo {action:<7} {id} …")
+            }
+            ExecEvent::UndoStepSucceeded {
+                id,
+                action,
+                result,
+                elapsed_ms,
+            } => {
+                let done = self.paint(result, GREEN);
+                format!(
+                    "  undo {action:<7} {id} … {done} ({})",
+                    format_duration(*elapsed_ms)
+                )
+            }
+            ExecEvent::UndoStepFailed {
+                id,
+                action,
+                error,
+                elapsed_ms,
+            } => {
+                let failed = self.paint("failed", RED);
+                format!(
+                    "  undo {action:<7} {id} … {failed} ({})\n       error: {error}",
+                    format_duration(*elapsed_ms)
+                )
+            }
+            ExecEvent::UndoKept { id, reason } => {
+                let kept = self.paint("kept", DIM);
+                format!("  undo {kept:<7} {id}: {reason}")
+            }
+            ExecEvent::UndoFinished {
+                outcome,
+                undone,
+                failed,
+                left,
+                elapsed_ms,
+            } => {
+                let verdict = match outcome {
+                    UndoOutcome::RolledBack => self.paint("Rolled back", GREEN),
+                    UndoOutcome::Failed => self.paint("Undo failed", RED),
+                    UndoOutcome::Interrupted => self.paint("Undo interrupted", YELLOW),
+                };
+                format!(
+                    "{verdict}: {undone} put back, {failed} failed, {left} left changed in {}.",
+                    format_duration(*elapsed_ms)
+                )
             }
             ExecEvent::ApplyFinished {
                 outcome,

@@ -220,7 +220,7 @@ fn goto(state: &mut AppState, screen: Screen) -> Option<Effect> {
 
 fn quit(state: &mut AppState) -> Option<Effect> {
     match state.deploy.as_ref().map(|d| &d.phase) {
-        Some(DeployPhase::Preparing | DeployPhase::Running) => {
+        Some(DeployPhase::Preparing | DeployPhase::Running | DeployPhase::Undoing) => {
             state.dialog = Some(Dialog::ConfirmQuit);
             None
         }
@@ -241,7 +241,7 @@ fn quit(state: &mut AppState) -> Option<Effect> {
 
 fn interrupt(state: &mut AppState) -> Option<Effect> {
     match state.deploy.as_ref().map(|d| &d.phase) {
-        Some(DeployPhase::Preparing | DeployPhase::Running) => {
+        Some(DeployPhase::Preparing | DeployPhase::Running | DeployPhase::Undoing) => {
             state.dialog = Some(Dialog::ConfirmStop);
             None
         }
@@ -470,6 +470,37 @@ fn on_exec(state: &mut AppState, at_ms: u64, event: ExecEvent) {
                 n.state = NodeState::Skipped(reason);
             }
         }
+        ExecEvent::UndoStarted { .. } => deploy.phase = DeployPhase::Undoing,
+        ExecEvent::UndoStepStarted { id, .. } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = NodeState::RollingBack;
+                n.progress = None;
+            }
+        }
+        ExecEvent::UndoStepSucceeded { id, result, .. } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = if result == "kept" {
+                    NodeState::Kept(
+                        "created by the failed apply and holds data: an undo never deletes it"
+                            .to_owned(),
+                    )
+                } else {
+                    NodeState::RolledBack(result)
+                };
+            }
+        }
+        ExecEvent::UndoStepFailed { id, error, .. } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = NodeState::UndoFailed(error);
+            }
+        }
+        ExecEvent::UndoKept { id, reason } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = NodeState::Kept(reason);
+            }
+        }
+        // `ApplyFinished` follows at once and ends the phase.
+        ExecEvent::UndoFinished { .. } => {}
         ExecEvent::ApplyFinished {
             outcome,
             elapsed_ms,

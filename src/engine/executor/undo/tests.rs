@@ -1,0 +1,5 @@
+//! Unit tests of the undo planner.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
