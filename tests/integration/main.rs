@@ -17,3 +17,4 @@ mod logs_adapter_tests;
 mod slice_tests;
 mod stack_tests;
 mod tui_tests;
+mod undo_tests;
