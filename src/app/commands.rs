@@ -336,6 +336,7 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
             "stack": stack,
             "lock": lock_holder.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
             "last_apply": last.as_deref().and_then(journal::apply_outcome),
+            "last_undo": last.as_deref().and_then(journal::undo_outcome),
             "unfinished_steps": last.as_deref().map(journal::unfinished_steps).unwrap_or_default(),
             "resources": plan.changes.iter().map(|c| serde_json::json!({
                 "id": c.id, "physical_name": c.physical_name, "state": status_word(&c.action),
@@ -359,7 +360,13 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
                 "did not finish (the process stopped mid-apply)".to_owned(),
                 |o| format!("{o:?}").to_lowercase(),
             );
-            println!("last apply: {outcome}");
+            let undo = match journal::undo_outcome(entries) {
+                Some(UndoOutcome::RolledBack) => ", rolled back",
+                Some(UndoOutcome::Failed) => ", and its undo failed: the stack needs a human",
+                Some(UndoOutcome::Interrupted) => ", and its undo was interrupted",
+                None => "",
+            };
+            println!("last apply: {outcome}{undo}");
             for id in journal::unfinished_steps(entries) {
                 println!("  unfinished step: {id} (run `txdeploy apply` to converge it)");
             }
