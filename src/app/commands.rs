@@ -276,7 +276,8 @@ fn undo_error(verb: &str, message: String, undo: &UndoReport, journal: &Path) ->
         UndoOutcome::RolledBack => RunError::Failed {
             message,
             next: format!(
-                "the apply was rolled back: {} resource(s) put back as they were, in {}{}\n                   fix the cause and run `txdeploy {verb}` again. Journal: {}",
+                "the apply was rolled back: {} resource(s) put back as they were, in {}{}\n  \
+                 fix the cause and run `txdeploy {verb}` again. Journal: {}",
                 undo.undone.len(),
                 report::format_duration(
                     u64::try_from(undo.elapsed.as_millis()).unwrap_or(u64::MAX)

@@ -768,6 +768,93 @@ mod tests {
     }
 
     #[test]
+    fn undo_events_show_rolling_back_then_rolled_back_kept_or_undo_failed() {
+        let mut state = running();
+        let id = |s: &str| -> crate::spec::ResourceId { s.parse().unwrap() };
+        let state_of = |s: &AppState, of: &str| {
+            let d = s.deploy.as_ref().unwrap();
+            d.nodes[d.index_of(&id(of)).unwrap()].state.clone()
+        };
+        exec(
+            &mut state,
+            100,
+            ExecEvent::UndoStarted { steps: 3, kept: 1 },
+        );
+        assert_eq!(state.deploy.as_ref().unwrap().phase, DeployPhase::Undoing);
+        assert!(state.deploy.as_ref().unwrap().is_running());
+        exec(
+            &mut state,
+            110,
+            ExecEvent::UndoKept {
+                id: id("topic/alarms"),
+                reason: "replaced".into(),
+            },
+        );
+        assert_eq!(
+            state_of(&state, "topic/alarms"),
+            NodeState::Kept("replaced".into())
+        );
+        exec(
+            &mut state,
+            120,
+            ExecEvent::UndoStepStarted {
+                id: id("queue/analytics"),
+                action: "restore",
+            },
+        );
+        assert_eq!(state_of(&state, "queue/analytics"), NodeState::RollingBack);
+        assert_eq!(state_of(&state, "queue/analytics").word(), "rolling back");
+        exec(
+            &mut state,
+            130,
+            ExecEvent::UndoStepSucceeded {
+                id: id("queue/analytics"),
+                action: "restore",
+                result: "restored",
+                elapsed_ms: 10,
+            },
+        );
+        assert_eq!(
+            state_of(&state, "queue/analytics"),
+            NodeState::RolledBack("restored")
+        );
+        assert_eq!(state_of(&state, "queue/analytics").word(), "rolled back");
+        exec(
+            &mut state,
+            140,
+            ExecEvent::UndoStepSucceeded {
+                id: id("queue/reporting"),
+                action: "keep",
+                result: "kept",
+                elapsed_ms: 10,
+            },
+        );
+        assert!(matches!(
+            state_of(&state, "queue/reporting"),
+            NodeState::Kept(_)
+        ));
+        let error = CloudError::fatal("sns", "DeleteTopic", "denied");
+        exec(
+            &mut state,
+            150,
+            ExecEvent::UndoStepFailed {
+                id: id("kms_alias/sqs"),
+                action: "delete",
+                error: error.clone(),
+                elapsed_ms: 10,
+            },
+        );
+        assert_eq!(
+            state_of(&state, "kms_alias/sqs"),
+            NodeState::UndoFailed(error)
+        );
+        assert_eq!(state_of(&state, "kms_alias/sqs").word(), "undo failed");
+        // Ctrl-C during the undo asks first, like during the apply.
+        update(&mut state, ctrl_c());
+        assert_eq!(state.dialog, Some(Dialog::ConfirmStop));
+    }
+
+    #[test]
     fn executor_events_drive_each_node_and_the_end_reloads() {
         let mut state = running();
         let queue: crate::spec::ResourceId = "queue/analytics".parse().unwrap();

@@ -280,6 +280,14 @@ fn render_nodes(deploy: &DeployState, now: u64, frame: &mut Frame, area: Rect) {
     let offset = scroll_offset(deploy.selected, visible.len(), height);
     let width = inner.width as usize;
     let id_width = (width / 3).clamp(16, 36);
+    // The state column grows only while an undo's longer words (`rolled back`) are shown.
+    let word_width = deploy
+        .nodes
+        .iter()
+        .map(|n| n.state.word().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let lines: Vec<Line> = visible
         .iter()
         .enumerate()
@@ -289,11 +297,11 @@ fn render_nodes(deploy: &DeployState, now: u64, frame: &mut Frame, area: Rect) {
             let node = &deploy.nodes[*i];
             let (text, note_style) = note(node);
             let elapsed = node.elapsed(now).map(duration).unwrap_or_default();
-            let rest = width.saturating_sub(id_width + 31);
+            let rest = width.saturating_sub(id_width + 23 + word_width);
             let line = Line::from(vec![
                 Span::styled(
                     format!(
-                        " {} {:<8} ",
+                        " {} {:<word_width$} ",
                         theme::node_symbol(&node.state, now),
                         node.state.word()
                     ),
