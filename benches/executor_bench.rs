@@ -59,7 +59,7 @@ async fn bench() -> Result<(), Box<dyn std::error::Error>> {
         parallelism: PARALLELISM,
         per_service: Service::ALL.into_iter().map(|s| (s, PARALLELISM)).collect(),
         retry: RetryPolicy::default(),
-        canary: None,
+        ..ExecOptions::default()
     };
     let mut walls = Vec::new();
     for _ in 0..RUNS {
@@ -71,7 +71,7 @@ async fn bench() -> Result<(), Box<dyn std::error::Error>> {
         parallelism: 1,
         per_service: BTreeMap::new(),
         retry: RetryPolicy::default(),
-        canary: None,
+        ..ExecOptions::default()
     };
     let sequential_wall = apply_once(&graph, &latency, sequential).await?;
     // For reference: the shipped defaults (8 in flight, 4 per service).

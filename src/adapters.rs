@@ -451,9 +451,11 @@ fn resolved_field(
     service: &str,
     operation: &str,
 ) -> Result<Json, CloudError> {
-    match spec.fields().get(name) {
-        Some(f) => resolve(&f.value, ctx, service, operation),
-        None => Err(unknown_field(spec, name)),
+    match (spec.fields().get(name), ctx.restored(name)) {
+        // An undo writes back the value recorded before the failed apply.
+        (Some(_), Some(value)) => Ok(value),
+        (Some(f), None) => resolve(&f.value, ctx, service, operation),
+        (None, _) => Err(unknown_field(spec, name)),
     }
 }
 

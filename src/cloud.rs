@@ -31,6 +31,9 @@ pub struct StepContext {
     /// else (undo, rollback), where an alias always moves fully.
     pub canary: Option<CanaryPolicy>,
     progress: Box<dyn Fn(String) + Send + Sync>,
+    /// Recorded previous values (by field name) that an undo writes back instead of the
+    /// spec's desired ones; empty for every apply step.
+    restore: BTreeMap<String, serde_json::Value>,
 }
 
 impl StepContext {
@@ -44,6 +47,7 @@ impl StepContext {
             outputs,
             canary: None,
             progress,
+            restore: BTreeMap::new(),
         }
     }
 
@@ -52,6 +56,29 @@ impl StepContext {
     pub fn with_canary(mut self, canary: Option<CanaryPolicy>) -> Self {
         self.canary = canary;
         self
+    }
+
+    /// The context of an undo's update: the named fields resolve to their recorded previous
+    /// values (`StepStarted.before`), so `Cloud::update` writes those back through the same
+    /// calls an apply makes.
+    #[must_use]
+    pub fn restoring(mut self, fields: BTreeMap<String, serde_json::Value>) -> Self {
+        self.restore = fields;
+        self
+    }
+
+    /// The recorded value an undo restores for `field` (null when the field was absent),
+    /// `None` outside an undo.
+    pub fn restored(&self, field: &str) -> Option<serde_json::Value> {
+        if self.restore.is_empty() {
+            return None;
+        }
+        Some(
+            self.restore
+                .get(field)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// A context that drops progress messages (tests, one-off calls).

@@ -10,7 +10,7 @@ pub mod executor;
 pub mod observer;
 pub mod retry_policy;
 
-pub use exec_event::{ApplyOutcome, EventSink, ExecEvent, SkipReason};
-pub use executor::{ApplyReport, ExecOptions, Executor, plan_dependencies};
+pub use exec_event::{ApplyOutcome, EventSink, ExecEvent, SkipReason, UndoOutcome};
+pub use executor::{ApplyReport, ExecOptions, Executor, UndoReport, plan_dependencies};
 pub use observer::{observe_all, observe_all_with};
 pub use retry_policy::RetryPolicy;

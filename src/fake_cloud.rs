@@ -673,6 +673,10 @@ fn resolve_fields(
     spec.fields()
         .into_iter()
         .map(|(name, f)| {
+            // An undo writes back the value recorded before the failed apply.
+            if let Some(value) = ctx.restored(name) {
+                return Ok((name.to_owned(), value));
+            }
             f.value
                 .resolve(ctx)
                 .map(|v| (name.to_owned(), v))

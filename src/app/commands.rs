@@ -13,7 +13,7 @@ use crate::adapters::{AwsAccess, AwsCloud, CallCounter};
 use crate::canary::{self, CanaryCommand, CanaryError, CanaryOutcome, RollbackCause};
 use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
-use crate::engine::{ApplyOutcome, EventSink};
+use crate::engine::{ApplyOutcome, EventSink, UndoOutcome, UndoReport};
 use crate::plan::{Action, Plan, PlanOptions};
 use crate::report::{self, plan_report};
 use crate::state::journal::{self, FileJournal, JournalStore};
@@ -329,6 +329,9 @@ pub fn apply_error(
                 Some((id, error)) => format!("`{id}`: {error}"),
                 None => "a step failed".to_owned(),
             };
+            if let Some(undo) = &report.undo {
+                return Some(undo_error(verb, message, undo, &journal));
+            }
             Some(RunError::Failed {
                 message,
                 next: format!(
@@ -340,6 +343,57 @@ pub fn apply_error(
                     journal.display()
                 ),
             })
+        }
+    }
+}
+
+/// The error of a failed apply that was undone: rolled back (exit 1), or an undo that
+/// failed, listing every resource still changed by the apply (exit 3).
+fn undo_error(verb: &str, message: String, undo: &UndoReport, journal: &Path) -> RunError {
+    let kept: Vec<String> = undo
+        .kept
+        .iter()
+        .map(|k| format!("\n    kept `{}`: {}", k.id, k.reason))
+        .collect();
+    match undo.outcome {
+        UndoOutcome::RolledBack => RunError::Failed {
+            message,
+            next: format!(
+                "the apply was rolled back: {} resource(s) put back as they were, in {}{}\n  \
+                 fix the cause and run `txdeploy {verb}` again. Journal: {}",
+                undo.undone.len(),
+                report::format_duration(
+                    u64::try_from(undo.elapsed.as_millis()).unwrap_or(u64::MAX)
+                ),
+                kept.concat(),
+                journal.display()
+            ),
+        },
+        UndoOutcome::Interrupted => RunError::Interrupted,
+        UndoOutcome::Failed => {
+            let undo_error = match &undo.first_error {
+                Some((Some(id), error)) => format!("`{id}`: {error}"),
+                Some((None, error)) => error.to_string(),
+                None => "some changes cannot be undone".to_owned(),
+            };
+            let left: Vec<String> = undo
+                .left
+                .iter()
+                .map(|l| format!("\n    left `{}`: {}", l.id, l.state))
+                .collect();
+            RunError::NeedsHuman {
+                message: format!("{message}\n  then the undo failed: {undo_error}"),
+                next: format!(
+                    "{} resource(s) are still as the failed apply left them:{}{}\n  run \
+                     `txdeploy {verb}` to converge forward to the config once the cause is \
+                     fixed (it observes what exists and finishes the change), or put the \
+                     resources above back by hand. Journal: {}",
+                    undo.left.len(),
+                    left.concat(),
+                    kept.concat(),
+                    journal.display()
+                ),
+            }
         }
     }
 }
@@ -366,6 +420,7 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
             "stack": stack,
             "lock": lock_holder.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
             "last_apply": last.as_deref().and_then(journal::apply_outcome),
+            "last_undo": last.as_deref().and_then(journal::undo_outcome),
             "unfinished_steps": last.as_deref().map(journal::unfinished_steps).unwrap_or_default(),
             "resources": plan.changes.iter().map(|c| serde_json::json!({
                 "id": c.id, "physical_name": c.physical_name, "state": status_word(&c.action),
@@ -389,7 +444,13 @@ async fn status(ctx: &AppContext) -> Result<Outcome, RunError> {
                 "did not finish (the process stopped mid-apply)".to_owned(),
                 |o| format!("{o:?}").to_lowercase(),
             );
-            println!("last apply: {outcome}");
+            let undo = match journal::undo_outcome(entries) {
+                Some(UndoOutcome::RolledBack) => ", rolled back",
+                Some(UndoOutcome::Failed) => ", and its undo failed: the stack needs a human",
+                Some(UndoOutcome::Interrupted) => ", and its undo was interrupted",
+                None => "",
+            };
+            println!("last apply: {outcome}{undo}");
             for id in journal::unfinished_steps(entries) {
                 println!("  unfinished step: {id} (run `txdeploy apply` to converge it)");
             }

@@ -109,7 +109,8 @@ impl Session {
         plan
     }
 
-    /// Executes `plan`, journaling every step and sending events to `events`.
+    /// Executes `plan`, journaling every step and sending events to `events`; a failure is
+    /// undone or stops as `deploy.on_failure` (or `apply --on-failure`) says.
     pub async fn execute(
         &self,
         plan: &Plan,
@@ -121,6 +122,7 @@ impl Session {
             parallelism: self.config.deploy.parallelism,
             // A valid config always parses; `validate` reported any bad value already.
             canary: self.config.canary_policy().ok().flatten(),
+            on_failure: self.config.deploy.on_failure,
             ..ExecOptions::default()
         };
         Executor::new(self.cloud.clone(), journal, events, options, cancel)

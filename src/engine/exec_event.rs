@@ -26,6 +26,18 @@ pub enum ApplyOutcome {
     Interrupted,
 }
 
+/// How the undo of a failed apply ended (`--on-failure rollback`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UndoOutcome {
+    /// Everything the apply did was undone, except what is listed as kept (exit 1).
+    RolledBack,
+    /// An undo step failed: the stack is partly changed and needs a human (exit 3).
+    Failed,
+    /// Ctrl-C during the undo: it stopped after its in-flight calls (exit 130).
+    Interrupted,
+}
+
 /// One thing that happened during an apply. Serialized as one NDJSON line with `--json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -64,6 +76,39 @@ pub enum ExecEvent {
         id: ResourceId,
         #[serde(flatten)]
         reason: SkipReason,
+    },
+    /// The apply failed and its changes are being undone, dependents first: `steps`
+    /// resources to delete or restore, `kept` left as they are (one `UndoKept` each).
+    UndoStarted { steps: usize, kept: usize },
+    /// `action` is `delete` (created by the apply), `restore` (updated by it: its recorded
+    /// previous values are written back) or `keep` (created data: checked, never deleted).
+    UndoStepStarted {
+        id: ResourceId,
+        action: &'static str,
+    },
+    /// `result` says what the undo found and did (`deleted`, `restored`, `kept`,
+    /// `already absent`, `unchanged`).
+    UndoStepSucceeded {
+        id: ResourceId,
+        action: &'static str,
+        result: &'static str,
+        elapsed_ms: u64,
+    },
+    UndoStepFailed {
+        id: ResourceId,
+        action: &'static str,
+        error: CloudError,
+        elapsed_ms: u64,
+    },
+    /// A resource the undo leaves as it is, and why (data, a replacement, a deletion).
+    UndoKept { id: ResourceId, reason: String },
+    UndoFinished {
+        outcome: UndoOutcome,
+        undone: usize,
+        failed: usize,
+        /// Resources left changed by the apply (failed or not reached undo steps).
+        left: usize,
+        elapsed_ms: u64,
     },
     ApplyFinished {
         outcome: ApplyOutcome,

@@ -2,7 +2,9 @@
 //! as its own dependencies finish, within a global and a per-service concurrency limit;
 //! retryable errors are retried by observing again and converging from what exists; the
 //! journal is written before every event; a failure or Ctrl-C stops scheduling while
-//! in-flight calls finish.
+//! in-flight calls finish; a failure is then undone (`undo`) unless the options say stop.
+
+mod undo;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
@@ -18,12 +20,14 @@ use super::exec_event::{ApplyOutcome, EventSink, ExecEvent, SkipReason};
 use super::retry_policy::RetryPolicy;
 use crate::canary::CanaryPolicy;
 use crate::cloud::{Cloud, CloudError, Observed, StepContext};
+use crate::config::OnFailure;
 use crate::plan::planner::field_diffs;
 use crate::plan::{Action, Plan, PlannedChange};
 use crate::spec::{
     CheckedGraph, Environment, OutputTable, Outputs, ResourceId, ResourceSpec, Service,
 };
 use crate::state::journal::{JournalEntry, JournalStore, new_apply_id, now_rfc3339};
+pub use undo::{Leftover, UndoKept, UndoReport};
 
 /// How an apply runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +40,10 @@ pub struct ExecOptions {
     pub retry: RetryPolicy,
     /// `--canary`: aliases moving to a new version only route this weight to it.
     pub canary: Option<CanaryPolicy>,
+    /// What a failed step leads to: the undo of everything this apply did (the default,
+    /// as `deploy.on_failure`), or a stop that keeps the partial state and the journal.
+    /// Ctrl-C always stops: the user asked for fewer calls, not more.
+    pub on_failure: OnFailure,
 }
 
 impl Default for ExecOptions {
@@ -45,6 +53,7 @@ impl Default for ExecOptions {
             per_service: Service::ALL.into_iter().map(|s| (s, 4)).collect(),
             retry: RetryPolicy::default(),
             canary: None,
+            on_failure: OnFailure::Rollback,
         }
     }
 }
@@ -75,6 +84,10 @@ pub struct ApplyReport {
     /// Nodes that did not run: no-ops, nodes whose dependency failed, nodes not started
     /// because the apply stopped. One `NodeSkipped` event was emitted for each.
     pub skipped: Vec<ResourceId>,
+    /// The undo of a failed apply (`OnFailure::Rollback`); `None` when the apply succeeded,
+    /// was interrupted, ran with `OnFailure::Stop`, or changed nothing that can be undone.
+    pub undo: Option<UndoReport>,
+    /// Apply and undo together.
     pub elapsed: Duration,
 }
 
@@ -177,6 +190,26 @@ impl Executor {
         }
     }
 
+    /// What the steps of one phase (the apply, then its undo) share: fresh limits and a
+    /// fresh stop token under the caller's.
+    fn shared(&self, plan: &Plan, outputs: &BTreeMap<ResourceId, Outputs>) -> Arc<Shared> {
+        Arc::new(Shared {
+            cloud: Arc::clone(&self.cloud),
+            journal: Arc::clone(&self.journal),
+            events: self.events.clone(),
+            retry: self.options.retry.clone(),
+            canary: self.options.canary,
+            env: plan.environment.clone(),
+            stop: self.cancel.child_token(),
+            outputs: Mutex::new(outputs.clone()),
+            global: Arc::new(Semaphore::new(self.options.parallelism.max(1))),
+            per_service: Service::ALL
+                .into_iter()
+                .map(|s| (s, Arc::new(Semaphore::new(self.options.limit_for(s)))))
+                .collect(),
+        })
+    }
+
     /// Applies `plan`, whose resources are described by `graph`.
     ///
     /// Never panics on cloud or journal errors and never prints: everything is in the
@@ -201,21 +234,7 @@ impl Executor {
             .iter()
             .filter_map(|c| Some((c.id.clone(), c.before.as_ref()?.outputs.clone())))
             .collect();
-        let shared = Arc::new(Shared {
-            cloud: Arc::clone(&self.cloud),
-            journal: Arc::clone(&self.journal),
-            events: self.events.clone(),
-            retry: self.options.retry.clone(),
-            canary: self.options.canary,
-            env: plan.environment.clone(),
-            stop: self.cancel.child_token(),
-            outputs: Mutex::new(outputs.clone()),
-            global: Arc::new(Semaphore::new(self.options.parallelism.max(1))),
-            per_service: Service::ALL
-                .into_iter()
-                .map(|s| (s, Arc::new(Semaphore::new(self.options.limit_for(s)))))
-                .collect(),
-        });
+        let shared = self.shared(plan, &outputs);
         let mut run = Run {
             plan,
             shared: Arc::clone(&shared),
@@ -226,6 +245,7 @@ impl Executor {
             running: HashMap::new(),
             ready: VecDeque::new(),
             graph,
+            undo: None,
         };
 
         let changes: Vec<(ResourceId, String)> = plan
@@ -302,6 +322,21 @@ impl Executor {
         } else {
             ApplyOutcome::Succeeded
         };
+        // Only creates and updates can be undone; a failed destroy (deletes alone) has
+        // nothing to put back and ends as with `OnFailure::Stop`.
+        let undoable = plan.changes.iter().zip(&run.status).any(|(c, s)| {
+            matches!(c.action, Action::Create | Action::Update)
+                && matches!(s, Status::Succeeded | Status::Failed)
+        });
+        if outcome == ApplyOutcome::Failed
+            && self.options.on_failure == OnFailure::Rollback
+            && undoable
+        {
+            // The apply's stop token was cancelled by the failure; the undo gets its own,
+            // still tied to the caller's (Ctrl-C stops the undo too).
+            let undo_shared = self.shared(plan, &outputs);
+            run.undo = Some(undo::undo(undo_shared, graph, &mut outputs).await);
+        }
         run.finish(apply_id, started, outcome, outputs).await
     }
 }
@@ -360,6 +395,7 @@ struct Run<'a> {
     tasks: JoinSet<(usize, StepOutcome)>,
     running: HashMap<tokio::task::Id, usize>,
     ready: VecDeque<usize>,
+    undo: Option<UndoReport>,
 }
 
 impl Run<'_> {
@@ -484,6 +520,7 @@ impl Run<'_> {
             failed: Vec::new(),
             succeeded: Vec::new(),
             skipped: Vec::new(),
+            undo: self.undo,
             elapsed: Duration::ZERO,
         };
         for (change, status) in self.plan.changes.iter().zip(&self.status) {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{Reporter, format_duration, next_step};
 use crate::canary::{CanaryEvent, PromoteTrigger};
-use crate::engine::{ApplyOutcome, ExecEvent, SkipReason};
+use crate::engine::{ApplyOutcome, ExecEvent, SkipReason, UndoOutcome};
 use crate::monitor::AlarmState;
 use crate::spec::ResourceId;
 
@@ -133,6 +133,61 @@ impl<W: Write + Send> PlainReporter<W> {
                 };
                 let skip = self.paint("skip", DIM);
                 format!("  {} {skip}    {id}: {why}", self.counter(id))
+            }
+            ExecEvent::UndoStarted { steps, kept } => {
+                let undo = self.paint("Undoing the failed apply", YELLOW);
+                format!(
+                    "{undo}: {steps} resource(s) to put back, dependents first; {kept} kept as \
+                     they are."
+                )
+            }
+            ExecEvent::UndoStepStarted { id, action } => {
+                format!("  undo {action:<7} {id} …")
+            }
+            ExecEvent::UndoStepSucceeded {
+                id,
+                action,
+                result,
+                elapsed_ms,
+            } => {
+                let done = self.paint(result, GREEN);
+                format!(
+                    "  undo {action:<7} {id} … {done} ({})",
+                    format_duration(*elapsed_ms)
+                )
+            }
+            ExecEvent::UndoStepFailed {
+                id,
+                action,
+                error,
+                elapsed_ms,
+            } => {
+                let failed = self.paint("failed", RED);
+                format!(
+                    "  undo {action:<7} {id} … {failed} ({})\n       error: {error}",
+                    format_duration(*elapsed_ms)
+                )
+            }
+            ExecEvent::UndoKept { id, reason } => {
+                let kept = self.paint("kept", DIM);
+                format!("  undo {kept:<7} {id}: {reason}")
+            }
+            ExecEvent::UndoFinished {
+                outcome,
+                undone,
+                failed,
+                left,
+                elapsed_ms,
+            } => {
+                let verdict = match outcome {
+                    UndoOutcome::RolledBack => self.paint("Rolled back", GREEN),
+                    UndoOutcome::Failed => self.paint("Undo failed", RED),
+                    UndoOutcome::Interrupted => self.paint("Undo interrupted", YELLOW),
+                };
+                format!(
+                    "{verdict}: {undone} put back, {failed} failed, {left} left changed in {}.",
+                    format_duration(*elapsed_ms)
+                )
             }
             ExecEvent::ApplyFinished {
                 outcome,
@@ -268,6 +323,64 @@ mod tests {
         }
         reporter.finish();
         String::from_utf8(reporter.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn the_undo_prints_one_line_per_step_kept_resources_and_its_verdict() {
+        let out = run(&[
+            ExecEvent::UndoStarted { steps: 2, kept: 1 },
+            ExecEvent::UndoKept {
+                id: queue("dlq"),
+                reason: "replaced by the failed apply".into(),
+            },
+            ExecEvent::UndoStepStarted {
+                id: queue("analytics"),
+                action: "restore",
+            },
+            ExecEvent::UndoStepSucceeded {
+                id: queue("analytics"),
+                action: "restore",
+                result: "restored",
+                elapsed_ms: 120,
+            },
+            ExecEvent::UndoStepFailed {
+                id: queue("reporting"),
+                action: "delete",
+                error: CloudError::fatal("sqs", "DeleteQueue", "access denied"),
+                elapsed_ms: 80,
+            },
+            ExecEvent::UndoFinished {
+                outcome: UndoOutcome::Failed,
+                undone: 1,
+                failed: 1,
+                left: 1,
+                elapsed_ms: 300,
+            },
+        ]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Undoing the failed apply: 2 resource(s) to put back, dependents first; 1 kept as \
+                     they are."
+        );
+        assert_eq!(
+            lines[1],
+            "  undo kept    queue/dlq: replaced by the failed apply"
+        );
+        assert_eq!(lines[2], "  undo restore queue/analytics …");
+        assert_eq!(
+            lines[3],
+            "  undo restore queue/analytics … restored (0.1 s)"
+        );
+        assert_eq!(lines[4], "  undo delete  queue/reporting … failed (0.0 s)");
+        assert!(
+            lines[5].contains("error: ") && lines[5].contains("access denied"),
+            "{out}"
+        );
+        assert_eq!(
+            lines[6],
+            "Undo failed: 1 put back, 1 failed, 1 left changed in 0.3 s."
+        );
     }
 
     #[test]

@@ -11,14 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{state_dir, sync_dir};
 use crate::cloud::{CloudError, Observed};
-use crate::engine::ApplyOutcome;
+use crate::engine::{ApplyOutcome, UndoOutcome};
 use crate::spec::{Outputs, ResourceId};
 
 /// One line of the journal.
 ///
 /// Entries of one step go `StepStarted` then `StepSucceeded` or `StepFailed`; a
 /// `StepStarted` without either means the process died during the step, and `before` is the
-/// state an undo would restore.
+/// state an undo restores. When a failed apply is undone (`--on-failure rollback`), the undo
+/// is journaled too, between the last step and `ApplyFinished`: `UndoStarted`, then per
+/// resource `UndoStepStarted` and `UndoStepSucceeded` or `UndoStepFailed`, then
+/// `UndoFinished`; an undo cut short by a crash therefore shows which resources it had not
+/// finished, and `ApplyFinished` is missing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "snake_case")]
 pub enum JournalEntry {
@@ -42,6 +46,26 @@ pub enum JournalEntry {
     StepFailed {
         id: ResourceId,
         error: CloudError,
+    },
+    /// The apply failed; what it did is undone: `steps` with their undo action (`delete`,
+    /// `restore`, `keep`), `kept` with the reason each one is left as it is.
+    UndoStarted {
+        steps: Vec<(ResourceId, String)>,
+        kept: Vec<(ResourceId, String)>,
+    },
+    UndoStepStarted {
+        id: ResourceId,
+        action: String,
+    },
+    UndoStepSucceeded {
+        id: ResourceId,
+    },
+    UndoStepFailed {
+        id: ResourceId,
+        error: CloudError,
+    },
+    UndoFinished {
+        outcome: UndoOutcome,
     },
     ApplyFinished {
         outcome: ApplyOutcome,
@@ -235,6 +259,15 @@ pub fn apply_outcome(entries: &[JournalEntry]) -> Option<ApplyOutcome> {
     })
 }
 
+/// How the undo of a failed apply ended, `None` when the apply was not undone (it
+/// succeeded, ran with `--on-failure stop`, or the process died before the undo finished).
+pub fn undo_outcome(entries: &[JournalEntry]) -> Option<UndoOutcome> {
+    entries.iter().rev().find_map(|e| match e {
+        JournalEntry::UndoFinished { outcome } => Some(*outcome),
+        _ => None,
+    })
+}
+
 /// Steps that started but have no recorded result: the process died during them, so what
 /// they did in AWS is only known by observing.
 pub fn unfinished_steps(entries: &[JournalEntry]) -> Vec<ResourceId> {
@@ -247,7 +280,13 @@ pub fn unfinished_steps(entries: &[JournalEntry]) -> Vec<ResourceId> {
             JournalEntry::StepSucceeded { id, .. } | JournalEntry::StepFailed { id, .. } => {
                 open.remove(id);
             }
-            JournalEntry::ApplyStarted { .. } | JournalEntry::ApplyFinished { .. } => {}
+            JournalEntry::ApplyStarted { .. }
+            | JournalEntry::ApplyFinished { .. }
+            | JournalEntry::UndoStarted { .. }
+            | JournalEntry::UndoStepStarted { .. }
+            | JournalEntry::UndoStepSucceeded { .. }
+            | JournalEntry::UndoStepFailed { .. }
+            | JournalEntry::UndoFinished { .. } => {}
         }
     }
     open.into_iter().collect()

@@ -310,6 +310,15 @@ pub enum NodeState {
     Done,
     Failed(CloudError),
     Skipped(SkipReason),
+    /// The apply failed and this node's change is being undone.
+    RollingBack,
+    /// Put back as it was before the apply; the word says how (`deleted`, `restored`,
+    /// `already absent`, `unchanged`).
+    RolledBack(&'static str),
+    /// Left as the apply made it on purpose (data, a replacement, a deletion), and why.
+    Kept(String),
+    /// Its undo failed: the stack is partly changed here.
+    UndoFailed(CloudError),
 }
 
 impl NodeState {
@@ -321,17 +330,29 @@ impl NodeState {
             NodeState::Done => "done",
             NodeState::Failed(_) => "failed",
             NodeState::Skipped(_) => "skipped",
+            NodeState::RollingBack => "rolling back",
+            NodeState::RolledBack(_) => "rolled back",
+            NodeState::Kept(_) => "kept",
+            NodeState::UndoFailed(_) => "undo failed",
         }
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(self, NodeState::Running | NodeState::Retrying { .. })
+        matches!(
+            self,
+            NodeState::Running | NodeState::Retrying { .. } | NodeState::RollingBack
+        )
     }
 
     pub fn is_finished(&self) -> bool {
         matches!(
             self,
-            NodeState::Done | NodeState::Failed(_) | NodeState::Skipped(_)
+            NodeState::Done
+                | NodeState::Failed(_)
+                | NodeState::Skipped(_)
+                | NodeState::RolledBack(_)
+                | NodeState::Kept(_)
+                | NodeState::UndoFailed(_)
         )
     }
 }
@@ -394,7 +415,10 @@ impl NodeFilter {
             NodeFilter::Pending => !state.is_finished(),
             NodeFilter::Problems => matches!(
                 state,
-                NodeState::Failed(_) | NodeState::Retrying { .. } | NodeState::Skipped(_)
+                NodeState::Failed(_)
+                    | NodeState::Retrying { .. }
+                    | NodeState::Skipped(_)
+                    | NodeState::UndoFailed(_)
             ),
             NodeFilter::Done => matches!(state, NodeState::Done),
         }
@@ -409,6 +433,8 @@ pub enum DeployPhase {
     Running,
     /// Ctrl-C confirmed: no new step starts; in-flight calls finish.
     Stopping,
+    /// The apply failed; what it changed is being undone, dependents first.
+    Undoing,
     Finished {
         outcome: ApplyOutcome,
         elapsed_ms: u64,
@@ -564,7 +590,10 @@ impl DeployState {
     pub fn is_running(&self) -> bool {
         matches!(
             self.phase,
-            DeployPhase::Preparing | DeployPhase::Running | DeployPhase::Stopping
+            DeployPhase::Preparing
+                | DeployPhase::Running
+                | DeployPhase::Stopping
+                | DeployPhase::Undoing
         )
     }
 
@@ -636,8 +665,13 @@ impl DeployState {
             .nodes
             .iter()
             .map(|n| match &n.state {
-                NodeState::Done | NodeState::Failed(_) | NodeState::Skipped(_) => 0,
-                NodeState::Running | NodeState::Retrying { .. } => {
+                NodeState::Done
+                | NodeState::Failed(_)
+                | NodeState::Skipped(_)
+                | NodeState::RolledBack(_)
+                | NodeState::Kept(_)
+                | NodeState::UndoFailed(_) => 0,
+                NodeState::Running | NodeState::Retrying { .. } | NodeState::RollingBack => {
                     let estimate = self.estimate_ms(&n.id);
                     let ran = n.elapsed(now_ms).unwrap_or(0);
                     // A node past its estimate is assumed to need a little longer, not zero.

@@ -507,6 +507,47 @@ pub fn deploy_failed() -> AppState {
     state
 }
 
+/// The failed apply of `deploy_failed` while its undo runs: one queue put back (deleted),
+/// one kept because it holds data, one being deleted, the failed bucket found absent.
+pub fn deploy_rolling_back() -> AppState {
+    let mut state = deploy_failed();
+    use crate::engine::ExecEvent as E;
+    let queue = |name: &str| ResourceId::new(ResourceKind::Queue, name);
+    let events = vec![
+        E::UndoStarted { steps: 4, kept: 0 },
+        E::UndoStepStarted {
+            id: ResourceId::new(ResourceKind::Bucket, "logs"),
+            action: "keep",
+        },
+        E::UndoStepSucceeded {
+            id: ResourceId::new(ResourceKind::Bucket, "logs"),
+            action: "keep",
+            result: "already absent",
+            elapsed_ms: 40,
+        },
+        E::UndoStepStarted {
+            id: queue("analytics-dlq"),
+            action: "keep",
+        },
+        E::UndoStepSucceeded {
+            id: queue("analytics-dlq"),
+            action: "keep",
+            result: "kept",
+            elapsed_ms: 35,
+        },
+        E::UndoStepStarted {
+            id: queue("reporting-dlq"),
+            action: "keep",
+        },
+    ];
+    for event in events {
+        apply_event(&mut state, AppEvent::Exec { at_ms: 3300, event });
+    }
+    apply_event(&mut state, AppEvent::Tick { now_ms: 3500 });
+    state.dirty = false;
+    state
+}
+
 /// The dashboard with one refresh of every series.
 pub fn dashboard() -> AppState {
     let mut state = launched();

@@ -79,15 +79,19 @@ pub fn node_symbol(state: &NodeState, clock_ms: u64) -> &'static str {
         NodeState::Done => "✔",
         NodeState::Failed(_) => "✖",
         NodeState::Skipped(_) => "⊘",
+        NodeState::RollingBack => "↶",
+        NodeState::RolledBack(_) => "↺",
+        NodeState::Kept(_) => "■",
+        NodeState::UndoFailed(_) => "✖",
     }
 }
 
 pub fn node(state: &NodeState) -> Style {
     match state {
-        NodeState::Waiting | NodeState::Skipped(_) => DIM,
-        NodeState::Running => INFO,
-        NodeState::Retrying { .. } => WARN,
+        NodeState::Waiting | NodeState::Skipped(_) | NodeState::Kept(_) => DIM,
+        NodeState::Running | NodeState::RolledBack(_) => INFO,
+        NodeState::Retrying { .. } | NodeState::RollingBack => WARN,
         NodeState::Done => OK,
-        NodeState::Failed(_) => BAD,
+        NodeState::Failed(_) | NodeState::UndoFailed(_) => BAD,
     }
 }

@@ -337,7 +337,7 @@ fn goto(state: &mut AppState, screen: Screen) -> Option<Effect> {
 
 fn quit(state: &mut AppState) -> Option<Effect> {
     match state.deploy.as_ref().map(|d| &d.phase) {
-        Some(DeployPhase::Preparing | DeployPhase::Running) => {
+        Some(DeployPhase::Preparing | DeployPhase::Running | DeployPhase::Undoing) => {
             state.dialog = Some(Dialog::ConfirmQuit);
             None
         }
@@ -362,7 +362,7 @@ fn interrupt(state: &mut AppState) -> Option<Effect> {
         return canary_command(state, CanaryCommand::Interrupt);
     }
     match state.deploy.as_ref().map(|d| &d.phase) {
-        Some(DeployPhase::Preparing | DeployPhase::Running) => {
+        Some(DeployPhase::Preparing | DeployPhase::Running | DeployPhase::Undoing) => {
             state.dialog = Some(Dialog::ConfirmStop);
             None
         }
@@ -591,6 +591,37 @@ fn on_exec(state: &mut AppState, at_ms: u64, event: ExecEvent) {
                 n.state = NodeState::Skipped(reason);
             }
         }
+        ExecEvent::UndoStarted { .. } => deploy.phase = DeployPhase::Undoing,
+        ExecEvent::UndoStepStarted { id, .. } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = NodeState::RollingBack;
+                n.progress = None;
+            }
+        }
+        ExecEvent::UndoStepSucceeded { id, result, .. } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = if result == "kept" {
+                    NodeState::Kept(
+                        "created by the failed apply and holds data: an undo never deletes it"
+                            .to_owned(),
+                    )
+                } else {
+                    NodeState::RolledBack(result)
+                };
+            }
+        }
+        ExecEvent::UndoStepFailed { id, error, .. } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = NodeState::UndoFailed(error);
+            }
+        }
+        ExecEvent::UndoKept { id, reason } => {
+            if let Some(n) = node(deploy, &id) {
+                n.state = NodeState::Kept(reason);
+            }
+        }
+        // `ApplyFinished` follows at once and ends the phase.
+        ExecEvent::UndoFinished { .. } => {}
         ExecEvent::ApplyFinished {
             outcome,
             elapsed_ms,
@@ -862,6 +893,93 @@ mod tests {
                 .text
                 .contains("nothing to apply")
         );
+    }
+
+    #[test]
+    fn undo_events_show_rolling_back_then_rolled_back_kept_or_undo_failed() {
+        let mut state = running();
+        let id = |s: &str| -> crate::spec::ResourceId { s.parse().unwrap() };
+        let state_of = |s: &AppState, of: &str| {
+            let d = s.deploy.as_ref().unwrap();
+            d.nodes[d.index_of(&id(of)).unwrap()].state.clone()
+        };
+        exec(
+            &mut state,
+            100,
+            ExecEvent::UndoStarted { steps: 3, kept: 1 },
+        );
+        assert_eq!(state.deploy.as_ref().unwrap().phase, DeployPhase::Undoing);
+        assert!(state.deploy.as_ref().unwrap().is_running());
+        exec(
+            &mut state,
+            110,
+            ExecEvent::UndoKept {
+                id: id("topic/alarms"),
+                reason: "replaced".into(),
+            },
+        );
+        assert_eq!(
+            state_of(&state, "topic/alarms"),
+            NodeState::Kept("replaced".into())
+        );
+        exec(
+            &mut state,
+            120,
+            ExecEvent::UndoStepStarted {
+                id: id("queue/analytics"),
+                action: "restore",
+            },
+        );
+        assert_eq!(state_of(&state, "queue/analytics"), NodeState::RollingBack);
+        assert_eq!(state_of(&state, "queue/analytics").word(), "rolling back");
+        exec(
+            &mut state,
+            130,
+            ExecEvent::UndoStepSucceeded {
+                id: id("queue/analytics"),
+                action: "restore",
+                result: "restored",
+                elapsed_ms: 10,
+            },
+        );
+        assert_eq!(
+            state_of(&state, "queue/analytics"),
+            NodeState::RolledBack("restored")
+        );
+        assert_eq!(state_of(&state, "queue/analytics").word(), "rolled back");
+        exec(
+            &mut state,
+            140,
+            ExecEvent::UndoStepSucceeded {
+                id: id("queue/reporting"),
+                action: "keep",
+                result: "kept",
+                elapsed_ms: 10,
+            },
+        );
+        assert!(matches!(
+            state_of(&state, "queue/reporting"),
+            NodeState::Kept(_)
+        ));
+        let error = CloudError::fatal("sns", "DeleteTopic", "denied");
+        exec(
+            &mut state,
+            150,
+            ExecEvent::UndoStepFailed {
+                id: id("kms_alias/sqs"),
+                action: "delete",
+                error: error.clone(),
+                elapsed_ms: 10,
+            },
+        );
+        assert_eq!(
+            state_of(&state, "kms_alias/sqs"),
+            NodeState::UndoFailed(error)
+        );
+        assert_eq!(state_of(&state, "kms_alias/sqs").word(), "undo failed");
+        // Ctrl-C during the undo asks first, like during the apply.
+        update(&mut state, ctrl_c());
+        assert_eq!(state.dialog, Some(Dialog::ConfirmStop));
     }
 
     #[test]

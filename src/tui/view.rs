@@ -237,6 +237,13 @@ mod tests {
     }
 
     #[test]
+    fn deploy_rolling_back_shows_each_node_undo_state() {
+        let text = render(&sample::deploy_rolling_back(), 80, 24);
+        assert!(text.contains("Rolling back"), "{text}");
+        assert_screen!("deploy_rolling_back", text);
+    }
+
+    #[test]
     fn deploy_stop_dialog() {
         let mut state = sample::deploying();
         state.dialog = Some(Dialog::ConfirmStop);

@@ -21,3 +21,4 @@ mod release_tests;
 mod slice_tests;
 mod stack_tests;
 mod tui_tests;
+mod undo_tests;

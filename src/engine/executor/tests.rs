@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fault_tests;
+mod undo_tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -448,6 +449,7 @@ async fn limits_bound_calls_in_flight_globally_and_per_service() {
         per_service: BTreeMap::from([(Service::Kms, 2), (Service::Sqs, 4)]),
         retry: RetryPolicy::default(),
         canary: None,
+        on_failure: crate::config::OnFailure::Rollback,
     };
     let applied = apply_with(
         gauge.clone(),
@@ -468,6 +470,7 @@ async fn limits_bound_calls_in_flight_globally_and_per_service() {
 struct OrderJournal {
     rx: Mutex<UnboundedReceiver<ExecEvent>>,
     log: Mutex<Vec<String>>,
+    entries: InMemoryJournal,
 }
 
 impl OrderJournal {
@@ -489,13 +492,18 @@ impl JournalStore for OrderJournal {
             JournalEntry::StepSucceeded { id, .. } => format!("succeeded {id}"),
             JournalEntry::StepFailed { id, .. } => format!("failed {id}"),
             JournalEntry::ApplyFinished { .. } => "apply_finished".to_owned(),
+            JournalEntry::UndoStarted { .. } => "undo_started".to_owned(),
+            JournalEntry::UndoStepStarted { id, .. } => format!("undo_started {id}"),
+            JournalEntry::UndoStepSucceeded { id } => format!("undo_succeeded {id}"),
+            JournalEntry::UndoStepFailed { id, .. } => format!("undo_failed {id}"),
+            JournalEntry::UndoFinished { .. } => "undo_finished".to_owned(),
         };
         self.log.lock().unwrap().push(format!("journal: {label}"));
-        Ok(())
+        self.entries.append(entry)
     }
 
     fn entries(&self) -> io::Result<Vec<JournalEntry>> {
-        Ok(Vec::new())
+        self.entries.entries()
     }
 }
 
@@ -509,6 +517,12 @@ fn event_label(e: &ExecEvent) -> String {
         ExecEvent::NodeProgress { id, .. } => format!("progress {id}"),
         ExecEvent::NodeRetrying { id, .. } => format!("retrying {id}"),
         ExecEvent::NodeSkipped { id, .. } => format!("skipped {id}"),
+        ExecEvent::UndoStarted { .. } => "undo_started".to_owned(),
+        ExecEvent::UndoStepStarted { id, .. } => format!("undo_started {id}"),
+        ExecEvent::UndoStepSucceeded { id, .. } => format!("undo_succeeded {id}"),
+        ExecEvent::UndoStepFailed { id, .. } => format!("undo_failed {id}"),
+        ExecEvent::UndoKept { id, .. } => format!("kept {id}"),
+        ExecEvent::UndoFinished { .. } => "undo_finished".to_owned(),
     };
     format!("event: {label}")
 }
@@ -525,6 +539,7 @@ async fn every_journal_entry_is_written_before_its_event() {
     let journal = Arc::new(OrderJournal {
         rx: Mutex::new(rx),
         log: Mutex::default(),
+        entries: InMemoryJournal::new(),
     });
     let executor = Executor::new(
         cloud,
@@ -545,6 +560,7 @@ async fn every_journal_entry_is_written_before_its_event() {
         if label.starts_with("progress")
             || label.starts_with("retrying")
             || label.starts_with("skipped")
+            || label.starts_with("kept")
         {
             continue;
         }
@@ -555,9 +571,12 @@ async fn every_journal_entry_is_written_before_its_event() {
         );
         checked += 1;
     }
-    // ApplyStarted, ApplyFinished, and a start and an end for every node that ran.
+    // ApplyStarted, ApplyFinished, and a start and an end for every node that ran; then
+    // UndoStarted, UndoFinished and a start and an end for every node undone.
+    let undo = report.undo.as_ref().unwrap();
+    assert!(!undo.undone.is_empty());
     assert!(
-        checked >= 2 + 2 * (report.succeeded.len() + report.failed.len()),
+        checked >= 4 + 2 * (report.succeeded.len() + report.failed.len() + undo.undone.len()),
         "{checked}"
     );
 }

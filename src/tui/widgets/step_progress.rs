@@ -53,6 +53,10 @@ fn note(node: &NodeRow) -> (String, ratatui::style::Style) {
             theme::WARN,
         ),
         NodeState::Failed(error) => (error.to_string(), theme::BAD),
+        NodeState::UndoFailed(error) => (format!("undo failed: {error}"), theme::BAD),
+        NodeState::RollingBack => ("undoing this apply's change".to_owned(), theme::WARN),
+        NodeState::RolledBack(how) => (format!("undone: {how}"), theme::INFO),
+        NodeState::Kept(reason) => (reason.clone(), theme::DIM),
         NodeState::Skipped(reason) => (
             match reason {
                 SkipReason::NoOp => "unchanged".to_owned(),
@@ -75,6 +79,21 @@ fn note(node: &NodeRow) -> (String, ratatui::style::Style) {
     }
 }
 
+/// `, 3 rolled back, 1 kept, 1 undo failed` after an undo; empty when nothing was undone.
+fn undo_summary(deploy: &DeployState) -> String {
+    let parts: Vec<String> = ["rolled back", "kept", "undo failed"]
+        .into_iter()
+        .map(|word| (word, deploy.count(word)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(word, n)| format!("{n} {word}"))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", parts.join(", "))
+    }
+}
+
 fn headline(deploy: &DeployState, now: u64) -> Line<'static> {
     let (finished, total) = deploy.progress();
     let elapsed = now.saturating_sub(deploy.started_ms);
@@ -84,6 +103,17 @@ fn headline(deploy: &DeployState, now: u64) -> Line<'static> {
             Span::raw(format!(
                 "`{}`: taking the lock and reading the stack again; nothing has changed yet",
                 deploy.stack
+            )),
+        ]),
+        DeployPhase::Undoing => Line::from(vec![
+            Span::styled(" ↶ Rolling back ", theme::WARN),
+            Span::raw(format!(
+                "`{}`: the apply failed; undoing what it changed, dependents first · {} rolled \
+                 back, {} kept · elapsed {}",
+                deploy.stack,
+                deploy.count("rolled back"),
+                deploy.count("kept"),
+                duration(elapsed)
             )),
         ]),
         DeployPhase::Running | DeployPhase::Stopping => {
@@ -118,12 +148,13 @@ fn headline(deploy: &DeployState, now: u64) -> Line<'static> {
             Line::from(vec![
                 Span::styled(format!(" {word}"), style),
                 Span::raw(format!(
-                    " in {}: {} done, {} failed, {} skipped, {} unchanged",
+                    " in {}: {} done, {} failed, {} skipped, {} unchanged{}",
                     duration(*elapsed_ms),
                     deploy.count("done"),
                     deploy.count("failed"),
                     deploy.count("skipped"),
-                    deploy.unchanged
+                    deploy.unchanged,
+                    undo_summary(deploy)
                 )),
             ])
         }
@@ -148,9 +179,12 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     let now = state.clock_ms;
     // Room for an error and its next step when there is one to show.
     let troubled = matches!(deploy.phase, DeployPhase::Finished { error: Some(_), .. })
-        || deploy
-            .selected_node()
-            .is_some_and(|n| matches!(n.state, NodeState::Failed(_) | NodeState::Retrying { .. }));
+        || deploy.selected_node().is_some_and(|n| {
+            matches!(
+                n.state,
+                NodeState::Failed(_) | NodeState::Retrying { .. } | NodeState::UndoFailed(_)
+            )
+        });
     let details_height = match (troubled, area.height >= 20) {
         (true, true) => 8,
         (false, true) => 4,
@@ -251,6 +285,14 @@ fn render_nodes(deploy: &DeployState, now: u64, frame: &mut Frame, area: Rect) {
     let offset = scroll_offset(deploy.selected, visible.len(), height);
     let width = inner.width as usize;
     let id_width = (width / 3).clamp(16, 36);
+    // The state column grows only while an undo's longer words (`rolled back`) are shown.
+    let word_width = deploy
+        .nodes
+        .iter()
+        .map(|n| n.state.word().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let lines: Vec<Line> = visible
         .iter()
         .enumerate()
@@ -260,11 +302,11 @@ fn render_nodes(deploy: &DeployState, now: u64, frame: &mut Frame, area: Rect) {
             let node = &deploy.nodes[*i];
             let (text, note_style) = note(node);
             let elapsed = node.elapsed(now).map(duration).unwrap_or_default();
-            let rest = width.saturating_sub(id_width + 31);
+            let rest = width.saturating_sub(id_width + 23 + word_width);
             let line = Line::from(vec![
                 Span::styled(
                     format!(
-                        " {} {:<8} ",
+                        " {} {:<word_width$} ",
                         theme::node_symbol(&node.state, now),
                         node.state.word()
                     ),
@@ -315,7 +357,7 @@ fn render_details(deploy: &DeployState, frame: &mut Frame, area: Rect) {
             }
             lines.push(Line::from(head));
             match &node.state {
-                NodeState::Failed(error) => {
+                NodeState::Failed(error) | NodeState::UndoFailed(error) => {
                     lines.push(Line::styled(format!(" error: {error}"), theme::BAD));
                     lines.push(Line::raw(format!(" next: {}", next_step(error))));
                 }

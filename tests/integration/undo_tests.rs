@@ -1,0 +1,475 @@
+//! The automatic undo of a failed apply against moto: an apply on top of a deployed stack
+//! (settings changed, resources missing since an out-of-band delete) with one injected
+//! failure is undone, and the observed stack equals the one before, resource by resource.
+//! Prints the calls and wall time of the undo (the figure of the issue's closing note).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter, CallCounts};
+use txdeploy::app::session::Session;
+use txdeploy::cloud::{Cloud, CloudError, Discovered, Observed, PreflightFinding, StepContext};
+use txdeploy::config::{Config, OnFailure};
+use txdeploy::engine::{ApplyOutcome, EventSink, UndoOutcome};
+use txdeploy::plan::{Action, ObservedState, Plan, PlanOptions};
+use txdeploy::spec::{CheckedGraph, Environment, Outputs, ResourceId, ResourceKind, ResourceSpec};
+use txdeploy::state::journal::{InMemoryJournal, JournalEntry, JournalStore};
+
+use crate::harness::{moto_endpoint, unique_stack};
+
+/// The AWS cloud, except that every change of one named resource fails (after a short
+/// delay, so the steps running beside it finish their calls first).
+struct FailOne {
+    inner: Arc<dyn Cloud>,
+    failing: ResourceId,
+}
+
+impl FailOne {
+    async fn check(&self, id: &ResourceId, operation: &str) -> Result<(), CloudError> {
+        if *id == self.failing {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return Err(CloudError::fatal(
+                "test",
+                operation,
+                format!("injected failure of `{id}`"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Cloud for FailOne {
+    async fn environment(&self) -> Result<Environment, CloudError> {
+        self.inner.environment().await
+    }
+
+    async fn preflight(
+        &self,
+        plan: &Plan,
+        graph: &CheckedGraph,
+        observed: &ObservedState,
+    ) -> Result<Vec<PreflightFinding>, CloudError> {
+        self.inner.preflight(plan, graph, observed).await
+    }
+
+    async fn observe(
+        &self,
+        spec: &ResourceSpec,
+        env: &Environment,
+    ) -> Result<Option<Observed>, CloudError> {
+        self.inner.observe(spec, env).await
+    }
+
+    async fn discover(
+        &self,
+        stack: &str,
+        env: &Environment,
+    ) -> Result<Vec<Discovered>, CloudError> {
+        self.inner.discover(stack, env).await
+    }
+
+    async fn create(&self, spec: &ResourceSpec, ctx: &StepContext) -> Result<Outputs, CloudError> {
+        self.check(&spec.id, "create").await?;
+        self.inner.create(spec, ctx).await
+    }
+
+    async fn update(
+        &self,
+        spec: &ResourceSpec,
+        current: &Observed,
+        changed: &[String],
+        ctx: &StepContext,
+    ) -> Result<Outputs, CloudError> {
+        self.check(&spec.id, "update").await?;
+        self.inner.update(spec, current, changed, ctx).await
+    }
+
+    async fn delete(
+        &self,
+        id: &ResourceId,
+        current: &Observed,
+        ctx: &StepContext,
+    ) -> Result<(), CloudError> {
+        self.check(id, "delete").await?;
+        self.inner.delete(id, current, ctx).await
+    }
+}
+
+/// An in-memory journal that snapshots the call counter when the undo starts, so the undo's
+/// own calls can be told from the apply's.
+struct MarkingJournal {
+    inner: InMemoryJournal,
+    counter: CallCounter,
+    at_undo: Mutex<Option<CallCounts>>,
+}
+
+impl JournalStore for MarkingJournal {
+    fn append(&self, entry: &JournalEntry) -> io::Result<()> {
+        if matches!(entry, JournalEntry::UndoStarted { .. }) {
+            *self.at_undo.lock().unwrap() = Some(self.counter.snapshot());
+        }
+        self.inner.append(entry)
+    }
+
+    fn entries(&self) -> io::Result<Vec<JournalEntry>> {
+        self.inner.entries()
+    }
+}
+
+async fn connect(endpoint: &str) -> (Arc<dyn Cloud>, CallCounter) {
+    let access = AwsAccess {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.to_owned()),
+    };
+    let (cloud, counter) = AwsCloud::connect(&access).await;
+    (Arc::new(cloud), counter)
+}
+
+/// What the stack looks like, resource by resource, without the region's API Gateway
+/// account setting (other tests' stacks share it and change it in parallel).
+async fn observed(session: &Session) -> BTreeMap<ResourceId, Observed> {
+    let mut resources = session.observe().await.unwrap().resources;
+    resources.retain(|id, _| id.kind() != ResourceKind::ApiAccount);
+    resources
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let mut config = Config::defaults().unwrap();
+    config.stack.prefix = unique_stack();
+    let (cloud, _) = connect(&endpoint).await;
+    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
+    let observed_state = deployed.observe().await.unwrap();
+    let plan = deployed.plan(&observed_state, PlanOptions::apply()).await;
+    let report = deployed
+        .execute(
+            &plan,
+            Arc::new(InMemoryJournal::new()),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(
+        report.outcome,
+        ApplyOutcome::Succeeded,
+        "{:?}",
+        report.first_error
+    );
+
+    // Drift since: two alarms deleted out of band, which the next apply creates again.
+    let alarms: Vec<ResourceId> = deployed
+        .graph
+        .in_order()
+        .filter(|s| s.kind() == ResourceKind::Alarm)
+        .take(2)
+        .map(|s| s.id.clone())
+        .collect();
+    let now = observed(&deployed).await;
+    for id in &alarms {
+        let ctx = StepContext::quiet(deployed.env.clone(), BTreeMap::new());
+        cloud.delete(id, &now[id], &ctx).await.unwrap();
+    }
+    let before = observed(&deployed).await;
+    assert!(alarms.iter().all(|id| !before.contains_key(id)));
+
+    // The apply under test: new log retention and maxReceiveCount, the alarms back, and
+    // the analytics queue's update fails.
+    config.logs.retention_days = 14;
+    config.queues.max_receive_count = 5;
+    config.deploy.on_failure = OnFailure::Rollback;
+    let (aws, counter) = connect(&endpoint).await;
+    let failing = ResourceId::new(ResourceKind::Queue, "analytics");
+    let faulty: Arc<dyn Cloud> = Arc::new(FailOne {
+        inner: aws,
+        failing: failing.clone(),
+    });
+    let session = Session::open(config.clone(), faulty).await.unwrap();
+    let observed_state = session.observe().await.unwrap();
+    let plan = session.plan(&observed_state, PlanOptions::apply()).await;
+    let planned = |action: Action| {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == action && c.id.kind() != ResourceKind::ApiAccount)
+            .count()
+    };
+    assert!(
+        planned(Action::Create) >= 2 && planned(Action::Update) >= 7,
+        "{:?}",
+        plan.summary()
+    );
+    let journal = Arc::new(MarkingJournal {
+        inner: InMemoryJournal::new(),
+        counter: counter.clone(),
+        at_undo: Mutex::default(),
+    });
+    let started = Instant::now();
+    let report = session
+        .execute(
+            &plan,
+            journal.clone(),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    let total = started.elapsed();
+    let after_undo = counter.snapshot();
+    assert_eq!(report.outcome, ApplyOutcome::Failed);
+    assert_eq!(report.first_error.as_ref().unwrap().0, failing);
+    let undo = report.undo.as_ref().expect("the failed apply was undone");
+    assert_eq!(
+        undo.outcome,
+        UndoOutcome::RolledBack,
+        "{:?}",
+        undo.first_error
+    );
+    assert!(undo.left.is_empty() && undo.kept.is_empty(), "{undo:?}");
+    assert!(
+        report.succeeded.len() >= 5,
+        "the undo had real work: {:?}",
+        report.succeeded
+    );
+
+    let after = observed(&session).await;
+    for (id, was) in &before {
+        assert_eq!(
+            after.get(id),
+            Some(was),
+            "`{id}` differs from before the apply"
+        );
+    }
+    let extra: Vec<&ResourceId> = after.keys().filter(|id| !before.contains_key(id)).collect();
+    assert!(extra.is_empty(), "created and not deleted: {extra:?}");
+
+    let at_undo = journal.at_undo.lock().unwrap().clone().unwrap();
+    let undo_calls = after_undo.since(&at_undo);
+    eprintln!(
+        "undo of a failed full-stack apply against moto: {} resources put back in {:?} \
+         ({} reads, {} mutations; apply and undo together {:?}); by operation: {:?}",
+        undo.undone.len(),
+        undo.elapsed,
+        undo_calls.reads(),
+        undo_calls.mutations(),
+        total,
+        undo_calls.by_operation()
+    );
+    assert!(undo_calls.mutations() >= 1);
+}
+
+/// A forwarding HTTP proxy in front of moto that answers one kind of request with an AWS
+/// error instead: how a test makes the real binary fail one call without any test hook in
+/// the binary. Every forwarded exchange uses a fresh upstream connection and ends with
+/// `Connection: close`, so no connection state needs tracking.
+mod fault_proxy {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    type Matcher = dyn Fn(&str, &[u8]) -> bool + Send + Sync;
+
+    pub struct FaultProxy {
+        pub url: String,
+        pub injected: Arc<AtomicUsize>,
+    }
+
+    /// Forwards to `upstream` (`host:port`); requests for which `fails(head, body)` holds get
+    /// `error` (a whole HTTP response) instead.
+    pub fn start(upstream: &str, fails: Box<Matcher>, error: String) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let injected = Arc::new(AtomicUsize::new(0));
+        let fails: Arc<Matcher> = Arc::from(fails);
+        let upstream = upstream.to_owned();
+        let count = Arc::clone(&injected);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (fails, upstream, count, error) = (
+                    Arc::clone(&fails),
+                    upstream.clone(),
+                    Arc::clone(&count),
+                    error.clone(),
+                );
+                std::thread::spawn(move || {
+                    let _ = serve(client, &upstream, fails.as_ref(), &count, &error);
+                });
+            }
+        });
+        FaultProxy { url, injected }
+    }
+
+    fn serve(
+        client: TcpStream,
+        upstream: &str,
+        fails: &Matcher,
+        count: &AtomicUsize,
+        error: &str,
+    ) -> std::io::Result<()> {
+        let mut writer = client.try_clone()?;
+        let mut reader = BufReader::new(client);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let end = line == "\r\n";
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("expect:") {
+                writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            } else if !lower.starts_with("connection:") && !end {
+                head.push_str(&line);
+            }
+            if end {
+                break;
+            }
+        }
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let lower = l.to_ascii_lowercase();
+                lower
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "the fault proxy does not forward chunked requests"
+        );
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        if fails(&head, &body) {
+            count.fetch_add(1, Ordering::SeqCst);
+            writer.write_all(error.as_bytes())?;
+            return Ok(());
+        }
+        let mut up = TcpStream::connect(upstream)?;
+        up.write_all(head.as_bytes())?;
+        up.write_all(b"Connection: close\r\n\r\n")?;
+        up.write_all(&body)?;
+        let mut response = Vec::new();
+        up.read_to_end(&mut response)?;
+        // The client must not reuse this connection: say so in the response head.
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(response.len());
+        let head_text = String::from_utf8_lossy(&response[..split]).into_owned();
+        let mut out: String = head_text
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        out.push_str("Connection: close\r\n");
+        writer.write_all(out.as_bytes())?;
+        // `response[split..]` is the blank line's `\r\n\r\n` and the body; the head above
+        // already ends its last line.
+        writer.write_all(response.get(split + 2..).unwrap_or_default())?;
+        writer.flush()
+    }
+}
+
+fn txdeploy(endpoint: &str, prefix: &str, state: &std::path::Path) -> crate::harness::Txdeploy {
+    crate::harness::Txdeploy::new()
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("TXDEPLOY_STACK__PREFIX", prefix)
+        .arg("--non-interactive")
+        .arg("--state-dir")
+        .arg(state)
+}
+
+/// What `plan --json` would change, without the region's shared API Gateway account.
+fn planned_changes(run: &crate::harness::Run) -> Vec<String> {
+    let doc = run.stdout_json();
+    let mut changed: Vec<String> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_op" && c["id"] != "api_account/account")
+        .map(|c| format!("{} {}", c["action"], c["id"]))
+        .collect();
+    changed.sort_unstable();
+    changed
+}
+
+#[test]
+fn the_binary_undoes_a_failed_apply_and_exits_1() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let prefix = unique_stack();
+    let state = tempfile::tempdir().unwrap();
+    txdeploy(&endpoint, &prefix, state.path())
+        .args(["apply", "--yes"])
+        .run()
+        .code(0);
+    let plan_a = txdeploy(&endpoint, &prefix, state.path())
+        .args(["--json", "plan"])
+        .run();
+    let before = planned_changes(&plan_a);
+
+    // moto refuses nothing here, so the proxy refuses the analytics queue's attributes.
+    let queue = format!("/{prefix}-dev-analytics\"");
+    let body = r#"{"__type":"com.amazonaws.sqs#InvalidAttributeValue","message":"injected by the test proxy"}"#;
+    let error = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         x-amzn-query-error: InvalidAttributeValue;Sender\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let upstream = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let proxy = fault_proxy::start(
+        upstream,
+        Box::new(move |head, body| {
+            head.contains("AmazonSQS.SetQueueAttributes")
+                && String::from_utf8_lossy(body).contains(&queue)
+        }),
+        error,
+    );
+    let started = Instant::now();
+    let failed = txdeploy(&proxy.url, &prefix, state.path())
+        .env("TXDEPLOY_LOGS__RETENTION_DAYS", "14")
+        .env("TXDEPLOY_QUEUES__MAX_RECEIVE_COUNT", "5")
+        .args(["apply", "--yes"])
+        .run();
+    eprintln!(
+        "failed apply and its undo through the binary: {:?}",
+        started.elapsed()
+    );
+    failed
+        .code(1)
+        .stderr_has("apply failed: `queue/analytics`")
+        .stderr_has("InvalidAttributeValue")
+        .stderr_has("the apply was rolled back: ")
+        .stderr_has("fix the cause and run `txdeploy apply` again")
+        .stdout_has("Undoing the failed apply")
+        .stdout_has("restored")
+        .stdout_has("Rolled back: ");
+    assert!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+
+    // Nothing of the failed apply is left: the plan of the old config is what it was.
+    let plan_after = txdeploy(&endpoint, &prefix, state.path())
+        .args(["--json", "plan"])
+        .run();
+    assert_eq!(planned_changes(&plan_after), before);
+    txdeploy(&endpoint, &prefix, state.path())
+        .arg("status")
+        .run()
+        .code(0)
+        .stdout_has("last apply: failed, rolled back");
+}
