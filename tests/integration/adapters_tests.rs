@@ -4,234 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{Value as Json, json};
-use txdeploy::adapters::{
-    AwsAccess, AwsClients, AwsCloud, CallCounter, CallCounts, load_sdk_config,
-};
-use txdeploy::cloud::{Cloud, ErrorClass, Observed, StepContext};
-use txdeploy::config::Config;
+use txdeploy::cloud::{Cloud, ErrorClass, StepContext};
 use txdeploy::spec::{
-    CheckedGraph, Environment, KmsKeySpec, OutputKey, OutputTable, Outputs, ResourceId,
-    ResourceKind, ResourceSpec, SpecBody, Value,
+    KmsKeySpec, OutputKey, ResourceId, ResourceKind, ResourceSpec, SpecBody, Value,
 };
 
-use crate::harness;
-
-/// Returns the moto endpoint, or ends the test with a printed notice.
-macro_rules! moto_or_skip {
-    () => {
-        match harness::moto_endpoint() {
-            Some(endpoint) => endpoint,
-            None => {
-                eprintln!("skipped: set TXDEPLOY_TEST_ENDPOINT to a moto server to run this test");
-                return;
-            }
-        }
-    };
-}
-
-/// One test's view of moto: a cloud with its counter, a stack of its own, and the outputs
-/// of what the test created so far.
-struct Fixture {
-    cloud: AwsCloud,
-    counter: CallCounter,
-    env: Environment,
-    config: Config,
-    graph: CheckedGraph,
-    outputs: BTreeMap<ResourceId, Outputs>,
-}
-
-/// The SDK config for moto, with static test credentials (moto does not check signatures;
-/// production code never invents credentials, so the test supplies them).
-async fn moto_sdk_config(endpoint: &str) -> aws_types::SdkConfig {
-    let access = AwsAccess {
-        region: Some("us-east-1".to_owned()),
-        profile: None,
-        endpoint_url: Some(endpoint.to_owned()),
-    };
-    load_sdk_config(&access)
-        .await
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "moto",
-        )))
-        .build()
-}
-
-impl Fixture {
-    async fn new(endpoint: &str) -> Self {
-        Self::with(endpoint, |_| {}, |_| {}).await
-    }
-
-    /// A fixture whose config and clients the test adjusts first.
-    async fn with(
-        endpoint: &str,
-        configure: impl FnOnce(&mut Config),
-        adjust_clients: impl FnOnce(&mut AwsClients),
-    ) -> Self {
-        let sdk_config = moto_sdk_config(endpoint).await;
-        let counter = CallCounter::new();
-        let mut clients = AwsClients::new(&sdk_config, &counter);
-        adjust_clients(&mut clients);
-        let cloud = AwsCloud::new(clients, &sdk_config);
-        let env = cloud.environment().await.unwrap();
-        let mut config = Config::defaults().unwrap();
-        config.stack.prefix = harness::unique_stack();
-        configure(&mut config);
-        let inputs = txdeploy::stack::StackInputs {
-            bundle: txdeploy::stack::BundleInfo {
-                code_sha256: "not deployed by these tests".to_owned(),
-                architecture: "x86_64".to_owned(),
-            },
-            account_concurrency_limit: None,
-        };
-        let graph = txdeploy::stack::build(&config, &env, &inputs)
-            .check()
-            .unwrap();
-        Self {
-            cloud,
-            counter,
-            env,
-            config,
-            graph,
-            outputs: BTreeMap::new(),
-        }
-    }
-
-    fn spec(&self, kind: ResourceKind, logical: &str) -> ResourceSpec {
-        self.graph
-            .get(&ResourceId::new(kind, logical))
-            .unwrap()
-            .clone()
-    }
-
-    fn ctx(&self) -> StepContext {
-        StepContext::quiet(self.env.clone(), self.outputs.clone())
-    }
-
-    async fn create(&mut self, spec: &ResourceSpec) -> Outputs {
-        let outputs = self.cloud.create(spec, &self.ctx()).await.unwrap();
-        self.outputs.insert(spec.id.clone(), outputs.clone());
-        outputs
-    }
-
-    async fn observe(&self, spec: &ResourceSpec) -> Option<Observed> {
-        self.cloud.observe(spec, &self.env).await.unwrap()
-    }
-
-    /// The spec's fields resolved against what exists: what the planner compares.
-    fn resolved(&self, spec: &ResourceSpec) -> BTreeMap<String, Json> {
-        let table = OutputTable {
-            env: &self.env,
-            outputs: &self.outputs,
-        };
-        spec.fields()
-            .into_iter()
-            .map(|(name, f)| (name.to_owned(), f.value.resolve(&table).unwrap()))
-            .collect()
-    }
-
-    /// Names of the fields whose observed value differs from the spec.
-    fn changed(&self, spec: &ResourceSpec, observed: &Observed) -> Vec<String> {
-        self.resolved(spec)
-            .into_iter()
-            .filter(|(name, want)| observed.fields.get(name).unwrap_or(&Json::Null) != want)
-            .map(|(name, _)| name)
-            .collect()
-    }
-
-    /// Observes `spec` and asserts it reads back exactly as the spec resolves, making no
-    /// mutating call on the way.
-    async fn assert_converged(&self, spec: &ResourceSpec) -> Observed {
-        let before = self.counter.snapshot();
-        let observed = self.observe(spec).await.expect("the resource exists");
-        assert_eq!(
-            observed.fields,
-            self.resolved(spec),
-            "observed fields of `{}`",
-            spec.id
-        );
-        assert_eq!(self.counter.snapshot().since(&before).mutations(), 0);
-        observed
-    }
-
-    /// Computes the changed fields of `spec`, asserts they are exactly `expect_changed`,
-    /// applies them and returns the calls the update made.
-    async fn update(&self, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
-        let current = self.observe(spec).await.unwrap();
-        let changed = self.changed(spec, &current);
-        assert_eq!(changed, expect_changed, "changed fields of `{}`", spec.id);
-        let before = self.counter.snapshot();
-        self.cloud
-            .update(spec, &current, &changed, &self.ctx())
-            .await
-            .unwrap();
-        self.counter.snapshot().since(&before)
-    }
-
-    async fn delete(&self, spec: &ResourceSpec) {
-        let current = self.observe(spec).await.unwrap();
-        self.cloud
-            .delete(&spec.id, &current, &self.ctx())
-            .await
-            .unwrap();
-    }
-}
-
-/// Bodies of the requests sent for one operation, captured just before transmission.
-#[derive(Clone, Debug)]
-struct CaptureRequests {
-    operation: &'static str,
-    bodies: Arc<Mutex<Vec<Json>>>,
-}
-
-impl CaptureRequests {
-    fn new(operation: &'static str) -> Self {
-        Self {
-            operation,
-            bodies: Arc::default(),
-        }
-    }
-
-    fn bodies(&self) -> Vec<Json> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-impl Intercept for CaptureRequests {
-    fn name(&self) -> &'static str {
-        "CaptureRequests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if cfg
-            .load::<Metadata>()
-            .is_some_and(|m| m.name() == self.operation)
-        {
-            let body = context.request().body().bytes().unwrap_or_default();
-            self.bodies
-                .lock()
-                .unwrap()
-                .push(serde_json::from_slice(body)?);
-        }
-        Ok(())
-    }
-}
+use crate::harness::{AdapterFixture, CaptureRequests, add_interceptor, moto_or_skip};
 
 fn kms_key_spec(spec: &mut ResourceSpec) -> &mut KmsKeySpec {
     match &mut spec.body {
@@ -243,7 +29,7 @@ fn kms_key_spec(spec: &mut ResourceSpec) -> &mut KmsKeySpec {
 #[tokio::test]
 async fn kms_key_round_trips_and_updates_only_the_changed_field() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let mut spec = fx.spec(ResourceKind::KmsKey, "logs");
     assert_eq!(fx.observe(&spec).await, None);
 
@@ -314,21 +100,11 @@ async fn moto_gap_kms_rotation_period_is_checked_on_the_request() {
     let endpoint = moto_or_skip!();
     let capture = CaptureRequests::new("EnableKeyRotation");
     let kms_capture = capture.clone();
-    let mut fx = Fixture::with(
-        &endpoint,
-        |config| config.kms.rotation_period_days = 400,
-        |clients| {
-            clients.kms = aws_sdk_kms::Client::from_conf(
-                clients
-                    .kms
-                    .config()
-                    .to_builder()
-                    .interceptor(kms_capture)
-                    .build(),
-            );
-        },
-    )
-    .await;
+    let mut fx = AdapterFixture::builder(&endpoint)
+        .config(|config| config.kms.rotation_period_days = 400)
+        .clients(move |clients| add_interceptor!(clients.kms, aws_sdk_kms, kms_capture))
+        .build()
+        .await;
     let mut spec = fx.spec(ResourceKind::KmsKey, "s3");
     let outputs = fx.create(&spec).await;
     let key_id = &outputs[&OutputKey::Id];
@@ -366,7 +142,7 @@ async fn moto_gap_kms_rotation_period_is_checked_on_the_request() {
 #[tokio::test]
 async fn kms_alias_round_trips_and_moves_to_another_key() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let key = fx.spec(ResourceKind::KmsKey, "sqs");
     let other_key = fx.spec(ResourceKind::KmsKey, "dynamodb");
     let alias = fx.spec(ResourceKind::KmsAlias, "sqs");
@@ -395,7 +171,7 @@ async fn kms_alias_round_trips_and_moves_to_another_key() {
 #[tokio::test]
 async fn bucket_round_trips_every_setting_and_updates_one_at_a_time() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let key = fx.spec(ResourceKind::KmsKey, "s3");
     let mut bucket = fx.spec(ResourceKind::Bucket, "logs");
     fx.create(&key).await;
@@ -440,7 +216,7 @@ async fn bucket_round_trips_every_setting_and_updates_one_at_a_time() {
 #[tokio::test]
 async fn bucket_holding_objects_is_not_deleted() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let key = fx.spec(ResourceKind::KmsKey, "s3");
     let mut bucket = fx.spec(ResourceKind::Bucket, "logs");
     // No TLS-only policy: moto would apply it to PutObject over http (EMULATOR.md #4).
@@ -478,7 +254,7 @@ async fn bucket_holding_objects_is_not_deleted() {
 #[tokio::test]
 async fn queues_round_trip_with_redrive_and_update_one_attribute() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let key = fx.spec(ResourceKind::KmsKey, "sqs");
     let dlq = fx.spec(ResourceKind::Queue, "analytics-dlq");
     let mut queue = fx.spec(ResourceKind::Queue, "analytics");
@@ -519,12 +295,10 @@ async fn queues_round_trip_with_redrive_and_update_one_attribute() {
 #[tokio::test]
 async fn topic_round_trips_with_an_email_subscription_and_changes_it() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::with(
-        &endpoint,
-        |c| c.alarms.email = "ops@example.com".to_owned(),
-        |_| {},
-    )
-    .await;
+    let mut fx = AdapterFixture::builder(&endpoint)
+        .config(|c| c.alarms.email = "ops@example.com".to_owned())
+        .build()
+        .await;
     let key = fx.spec(ResourceKind::KmsKey, "sqs");
     let mut alarms = fx.spec(ResourceKind::Topic, "alarms");
     let notifications = fx.spec(ResourceKind::Topic, "notifications");
@@ -566,15 +340,13 @@ async fn topic_round_trips_with_an_email_subscription_and_changes_it() {
 #[tokio::test]
 async fn discover_finds_this_stack_and_nothing_else() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     // A stack whose name starts with this one's, so its alias names do too.
     let prefix = fx.config.stack.prefix.clone();
-    let mut other = Fixture::with(
-        &endpoint,
-        |c| c.stack.prefix = format!("{prefix}-dev-eu"),
-        |_| {},
-    )
-    .await;
+    let mut other = AdapterFixture::builder(&endpoint)
+        .config(move |c| c.stack.prefix = format!("{prefix}-dev-eu"))
+        .build()
+        .await;
     assert!(
         other
             .config
@@ -627,7 +399,7 @@ async fn discover_finds_this_stack_and_nothing_else() {
 #[tokio::test]
 async fn cloudwatch_pin_speaks_query_protocol() {
     let endpoint = moto_or_skip!();
-    let fx = Fixture::new(&endpoint).await;
+    let fx = AdapterFixture::new(&endpoint).await;
     let described = fx.cloud.clients().cloudwatch.describe_alarms().send().await;
     assert!(
         described.is_ok(),
@@ -648,21 +420,12 @@ async fn call_counter_splits_reads_from_mutations_and_ignores_retries() {
     let endpoint = moto_or_skip!();
     let attempts = CaptureAttempts::default();
     let attempts_seen = attempts.clone();
-    let mut fx = Fixture::with(
-        &endpoint,
-        |_| {},
-        |clients| {
-            clients.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-                clients
-                    .cloudwatch
-                    .config()
-                    .to_builder()
-                    .interceptor(attempts_seen)
-                    .build(),
-            );
-        },
-    )
-    .await;
+    let mut fx = AdapterFixture::builder(&endpoint)
+        .clients(move |clients| {
+            add_interceptor!(clients.cloudwatch, aws_sdk_cloudwatch, attempts_seen)
+        })
+        .build()
+        .await;
     let start = fx.counter.snapshot();
     let key = fx.spec(ResourceKind::KmsKey, "sqs");
     let queue = fx.spec(ResourceKind::Queue, "notification-failures");
@@ -725,7 +488,7 @@ impl Intercept for CaptureAttempts {
 #[tokio::test]
 async fn environment_reads_the_account_from_sts() {
     let endpoint = moto_or_skip!();
-    let fx = Fixture::new(&endpoint).await;
+    let fx = AdapterFixture::new(&endpoint).await;
     assert_eq!(fx.env.region, "us-east-1");
     assert_eq!(fx.env.partition, "aws");
     assert_eq!(fx.env.account_id.len(), 12, "{}", fx.env.account_id);

@@ -6,208 +6,32 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{Value as Json, json};
 use txdeploy::adapters::apigateway_adapter::{flush_stage_cache, method_settings_path};
-use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud, CallCounter, load_sdk_config};
-use txdeploy::cloud::{Cloud, Observed, StepContext};
-use txdeploy::spec::{
-    CheckedGraph, Environment, OutputKey, OutputTable, Outputs, ResourceId, ResourceKind,
-    ResourceSpec, SpecBody,
-};
+use txdeploy::cloud::{Cloud, Observed};
+use txdeploy::spec::{OutputKey, ResourceKind, ResourceSpec, SpecBody};
 
-use crate::harness;
+use crate::harness::{AdapterFixture, CaptureRequests, add_interceptor, moto_or_skip};
 
-macro_rules! moto_or_skip {
-    () => {
-        match harness::moto_endpoint() {
-            Some(endpoint) => endpoint,
-            None => {
-                eprintln!("skipped: set TXDEPLOY_TEST_ENDPOINT to a moto server to run this test");
-                return;
-            }
-        }
+/// The stack's spec of `kind` (logical `api`; the account settings are `account`).
+fn spec(fx: &AdapterFixture, kind: ResourceKind) -> ResourceSpec {
+    let logical = if kind == ResourceKind::ApiAccount {
+        "account"
+    } else {
+        "api"
     };
+    fx.spec(kind, logical)
 }
 
-/// Method and URI of the requests sent for one operation, captured before transmission.
-#[derive(Clone, Debug)]
-struct CaptureRequests {
-    operation: &'static str,
-    seen: Arc<Mutex<Vec<(String, String, Json)>>>,
-}
-
-impl CaptureRequests {
-    fn new(operation: &'static str) -> Self {
-        Self {
-            operation,
-            seen: Arc::default(),
-        }
-    }
-
-    fn seen(&self) -> Vec<(String, String, Json)> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Intercept for CaptureRequests {
-    fn name(&self) -> &'static str {
-        "CaptureRequests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if cfg
-            .load::<Metadata>()
-            .is_some_and(|m| m.name() == self.operation)
-        {
-            let request = context.request();
-            let body = request.body().bytes().unwrap_or_default();
-            let body = serde_json::from_slice(body).unwrap_or(Json::Null);
-            self.seen.lock().unwrap().push((
-                request.method().to_owned(),
-                request.uri().to_owned(),
-                body,
-            ));
-        }
-        Ok(())
-    }
-}
-
-struct Fixture {
-    cloud: AwsCloud,
-    counter: CallCounter,
-    env: Environment,
-    graph: CheckedGraph,
-    outputs: BTreeMap<ResourceId, Outputs>,
-}
-
-impl Fixture {
-    async fn new(endpoint: &str, adjust: impl FnOnce(&mut AwsClients)) -> Self {
-        let access = AwsAccess {
-            region: Some("us-east-1".to_owned()),
-            profile: None,
-            endpoint_url: Some(endpoint.to_owned()),
-        };
-        let sdk_config = load_sdk_config(&access)
-            .await
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "test", "test", None, None, "moto",
-            )))
-            .build();
-        let counter = CallCounter::new();
-        let mut clients = AwsClients::new(&sdk_config, &counter);
-        adjust(&mut clients);
-        let cloud = AwsCloud::new(clients, &sdk_config);
-        let env = cloud.environment().await.unwrap();
-        let mut config = txdeploy::config::Config::defaults().unwrap();
-        config.stack.prefix = harness::unique_stack();
-        let inputs = txdeploy::stack::StackInputs {
-            bundle: txdeploy::stack::BundleInfo {
-                code_sha256: "not deployed by these tests".to_owned(),
-                architecture: "x86_64".to_owned(),
-            },
-            account_concurrency_limit: None,
-        };
-        let graph = txdeploy::stack::build(&config, &env, &inputs)
-            .check()
-            .unwrap();
-        Self {
-            cloud,
-            counter,
-            env,
-            graph,
-            outputs: BTreeMap::new(),
-        }
-    }
-
-    /// The stack's spec of `kind` (logical `api`; the account settings are `account`).
-    fn spec(&self, kind: ResourceKind) -> ResourceSpec {
-        let logical = if kind == ResourceKind::ApiAccount {
-            "account"
-        } else {
-            "api"
-        };
-        self.graph
-            .get(&ResourceId::new(kind, logical))
-            .unwrap()
-            .clone()
-    }
-
-    /// Made-up outputs for the dependencies of `spec` no test created (the Lambda alias,
-    /// the log group, the permissions): owned by other adapters.
-    fn seed_dependencies(&mut self, spec: &ResourceSpec) {
-        for dep in spec.dependencies() {
-            if !self.outputs.contains_key(&dep) {
-                let made_up =
-                    txdeploy::stack::made_up_outputs(self.graph.get(&dep).unwrap(), &self.env);
-                self.outputs.insert(dep, made_up);
-            }
-        }
-    }
-
-    fn ctx(&self) -> StepContext {
-        StepContext::quiet(self.env.clone(), self.outputs.clone())
-    }
-
-    async fn create(&mut self, spec: &ResourceSpec) -> Outputs {
-        self.seed_dependencies(spec);
-        let outputs = self.cloud.create(spec, &self.ctx()).await.unwrap();
-        self.outputs.insert(spec.id.clone(), outputs.clone());
-        outputs
-    }
-
-    async fn observe(&self, spec: &ResourceSpec) -> Option<Observed> {
-        self.cloud.observe(spec, &self.env).await.unwrap()
-    }
-
-    fn resolved(&self, spec: &ResourceSpec) -> BTreeMap<String, Json> {
-        let table = OutputTable {
-            env: &self.env,
-            outputs: &self.outputs,
-        };
-        spec.fields()
-            .into_iter()
-            .map(|(name, f)| (name.to_owned(), f.value.resolve(&table).unwrap()))
-            .collect()
-    }
-
-    fn changed(&self, spec: &ResourceSpec, observed: &Observed) -> Vec<String> {
-        self.resolved(spec)
-            .into_iter()
-            .filter(|(name, want)| observed.fields.get(name).unwrap_or(&Json::Null) != want)
-            .map(|(name, _)| name)
-            .collect()
-    }
-
-    /// Applies the changed fields of `spec` (asserted to be `expect`) and returns the
-    /// mutating operations called.
-    async fn update(&self, spec: &ResourceSpec, expect: &[&str]) -> (Vec<String>, u64) {
-        let current = self.observe(spec).await.unwrap();
-        let changed = self.changed(spec, &current);
-        assert_eq!(changed, expect, "changed fields of `{}`", spec.id);
-        let before = self.counter.snapshot();
-        self.cloud
-            .update(spec, &current, &changed, &self.ctx())
-            .await
-            .unwrap();
-        let calls = self.counter.snapshot().since(&before);
-        (calls.mutating_operations(), calls.mutations())
-    }
+/// Applies the changed fields of `spec` (asserted to be `expect`) and returns the
+/// mutating operations called, and how many calls they were.
+async fn update(
+    fx: &mut AdapterFixture,
+    spec: &ResourceSpec,
+    expect: &[&str],
+) -> (Vec<String>, u64) {
+    let calls = fx.update(spec, expect).await;
+    (calls.mutating_operations(), calls.mutations())
 }
 
 /// The spec's `methods` with every `cache_key_parameters` emptied: what moto reports.
@@ -220,8 +44,8 @@ fn without_cache_keys(methods: &Json) -> Json {
 }
 
 /// Creates the API, its deployment and the stage; asserts each reads back as resolved.
-async fn create_api(fx: &mut Fixture) -> (ResourceSpec, ResourceSpec, ResourceSpec) {
-    let api = fx.spec(ResourceKind::RestApi);
+async fn create_api(fx: &mut AdapterFixture) -> (ResourceSpec, ResourceSpec, ResourceSpec) {
+    let api = spec(fx, ResourceKind::RestApi);
     fx.create(&api).await;
     let before = fx.counter.snapshot();
     let observed = fx.observe(&api).await.unwrap();
@@ -234,12 +58,12 @@ async fn create_api(fx: &mut Fixture) -> (ResourceSpec, ResourceSpec, ResourceSp
     assert_eq!(observed.fields, want, "observed fields of the REST API");
     assert_eq!(observed.fields["methods"].as_object().unwrap().len(), 3);
 
-    let deployment = fx.spec(ResourceKind::ApiDeployment);
+    let deployment = spec(fx, ResourceKind::ApiDeployment);
     fx.create(&deployment).await;
     let observed = fx.observe(&deployment).await.unwrap();
     assert_eq!(observed.fields, fx.resolved(&deployment));
 
-    let stage = fx.spec(ResourceKind::ApiStage);
+    let stage = spec(fx, ResourceKind::ApiStage);
     fx.create(&stage).await;
     let observed = fx.observe(&stage).await.unwrap();
     assert_eq!(
@@ -253,7 +77,7 @@ async fn create_api(fx: &mut Fixture) -> (ResourceSpec, ResourceSpec, ResourceSp
 #[tokio::test]
 async fn api_definition_deployment_and_stage_round_trip_and_delete() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let (api, deployment, stage) = create_api(&mut fx).await;
 
     let stage_now = fx.observe(&stage).await.unwrap();
@@ -274,7 +98,7 @@ async fn api_definition_deployment_and_stage_round_trip_and_delete() {
 #[tokio::test]
 async fn changing_the_stage_throttle_is_one_update_stage() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let (_, _, mut stage) = create_api(&mut fx).await;
     let SpecBody::ApiStage(body) = &mut stage.body else {
         panic!("not a stage");
@@ -282,7 +106,7 @@ async fn changing_the_stage_throttle_is_one_update_stage() {
     for setting in body.method_settings.values_mut() {
         setting.throttling_rate_limit = 42.0;
     }
-    let (operations, mutations) = fx.update(&stage, &["method_settings"]).await;
+    let (operations, mutations) = update(&mut fx, &stage, &["method_settings"]).await;
     assert_eq!(operations.len(), 1, "{operations:?}");
     assert!(operations[0].ends_with(":UpdateStage"), "{operations:?}");
     assert_eq!(mutations, 1);
@@ -297,7 +121,7 @@ async fn changing_the_stage_throttle_is_one_update_stage() {
 #[tokio::test]
 async fn a_changed_definition_gets_a_new_deployment_and_the_stage_moves_to_it() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let (mut api, mut deployment, stage) = create_api(&mut fx).await;
     let old_deployment = fx.observe(&deployment).await.unwrap();
 
@@ -308,7 +132,7 @@ async fn a_changed_definition_gets_a_new_deployment_and_the_stage_moves_to_it() 
     };
     body.definition.methods[0].integration.timeout_millis = 12_000;
     let sha = body.definition.sha256(&json!({"test": "changed timeout"}));
-    let (operations, _) = fx.update(&api, &["methods"]).await;
+    let (operations, _) = update(&mut fx, &api, &["methods"]).await;
     // Against moto the cache keys of the cached GETs always differ (the gap above), so
     // their integrations are put again too; nothing but integrations is touched.
     assert!(
@@ -354,7 +178,7 @@ async fn a_changed_definition_gets_a_new_deployment_and_the_stage_moves_to_it() 
         fx.observe(&deployment).await.unwrap().fields,
         fx.resolved(&deployment)
     );
-    let (operations, _) = fx.update(&stage, &["deployment_id"]).await;
+    let (operations, _) = update(&mut fx, &stage, &["deployment_id"]).await;
     assert_eq!(operations.len(), 1, "{operations:?}");
     assert!(operations[0].ends_with(":UpdateStage"), "{operations:?}");
     let observed = fx.observe(&stage).await.unwrap();
@@ -368,7 +192,7 @@ async fn a_changed_definition_gets_a_new_deployment_and_the_stage_moves_to_it() 
 #[tokio::test]
 async fn an_out_of_band_deployment_shows_as_drift_on_deployment_id() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let (api, _, stage) = create_api(&mut fx).await;
     let api_id = fx.outputs[&api.id][&OutputKey::Id].clone();
     let sdk = &fx.cloud.clients().apigateway;
@@ -396,7 +220,7 @@ async fn an_out_of_band_deployment_shows_as_drift_on_deployment_id() {
     assert_eq!(fx.changed(&stage, &observed), ["deployment_id"]);
     assert_eq!(observed.fields["deployment_id"], json!(rogue.id().unwrap()));
     // Applying the plan moves the stage back to the spec's deployment.
-    fx.update(&stage, &["deployment_id"]).await;
+    update(&mut fx, &stage, &["deployment_id"]).await;
     let observed = fx.observe(&stage).await.unwrap();
     assert_eq!(observed.fields, fx.resolved(&stage));
 }
@@ -408,25 +232,16 @@ async fn moto_gap_cache_key_parameters_are_checked_on_the_request() {
     let endpoint = moto_or_skip!();
     let capture = CaptureRequests::new("PutIntegration");
     let interceptor = capture.clone();
-    let mut fx = Fixture::new(&endpoint, |clients| {
-        clients.apigateway = aws_sdk_apigateway::Client::from_conf(
-            clients
-                .apigateway
-                .config()
-                .to_builder()
-                .interceptor(interceptor)
-                .build(),
-        );
-    })
-    .await;
-    let api = fx.spec(ResourceKind::RestApi);
+    let mut fx = AdapterFixture::builder(&endpoint)
+        .clients(move |clients| {
+            add_interceptor!(clients.apigateway, aws_sdk_apigateway, interceptor)
+        })
+        .build()
+        .await;
+    let api = spec(&fx, ResourceKind::RestApi);
     fx.create(&api).await;
     let want = fx.resolved(&api);
-    let sent: Vec<Json> = capture
-        .seen()
-        .into_iter()
-        .map(|(_, _, body)| body)
-        .collect();
+    let sent = capture.bodies();
     assert_eq!(sent.len(), 3, "one PutIntegration per method");
     let mut expected: Vec<Json> = want["methods"]
         .as_object()
@@ -455,26 +270,23 @@ async fn moto_gap_flush_stage_cache_sends_the_delete_request() {
     let endpoint = moto_or_skip!();
     let capture = CaptureRequests::new("FlushStageCache");
     let interceptor = capture.clone();
-    let fx = Fixture::new(&endpoint, |clients| {
-        clients.apigateway = aws_sdk_apigateway::Client::from_conf(
-            clients
-                .apigateway
-                .config()
-                .to_builder()
-                .interceptor(interceptor)
-                .build(),
-        );
-    })
-    .await;
+    let fx = AdapterFixture::builder(&endpoint)
+        .clients(move |clients| {
+            add_interceptor!(clients.apigateway, aws_sdk_apigateway, interceptor)
+        })
+        .build()
+        .await;
     let result = flush_stage_cache(fx.cloud.clients(), "abc123", "prod").await;
     assert!(result.is_err(), "moto has no FlushStageCache route");
     let seen = capture.seen();
     assert!(!seen.is_empty());
-    let (method, uri, _) = &seen[0];
-    assert_eq!(method, "DELETE");
+    assert_eq!(seen[0].method, "DELETE");
     assert!(
-        uri.ends_with("/restapis/abc123/stages/prod/cache/data"),
-        "{uri}"
+        seen[0]
+            .uri
+            .ends_with("/restapis/abc123/stages/prod/cache/data"),
+        "{}",
+        seen[0].uri
     );
 }
 
@@ -492,7 +304,7 @@ fn method_settings_keys_escape_the_resource_path() {
 }
 
 /// Asserts `spec` reads back exactly as it resolves.
-async fn assert_converged(fx: &Fixture, spec: &ResourceSpec) -> Observed {
+async fn assert_converged(fx: &AdapterFixture, spec: &ResourceSpec) -> Observed {
     let observed = fx.observe(spec).await.expect("the resource exists");
     assert_eq!(
         observed.fields,
@@ -506,17 +318,17 @@ async fn assert_converged(fx: &Fixture, spec: &ResourceSpec) -> Observed {
 #[tokio::test]
 async fn usage_plan_api_key_and_membership_round_trip_update_and_delete() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint, |_| {}).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     create_api(&mut fx).await;
 
-    let mut plan = fx.spec(ResourceKind::UsagePlan);
+    let mut plan = spec(&fx, ResourceKind::UsagePlan);
     fx.create(&plan).await;
     assert_converged(&fx, &plan).await;
     let SpecBody::UsagePlan(body) = &mut plan.body else {
         panic!("not a usage plan");
     };
     body.throttle_burst_limit += 7;
-    let (operations, mutations) = fx.update(&plan, &["throttle"]).await;
+    let (operations, mutations) = update(&mut fx, &plan, &["throttle"]).await;
     assert!(
         operations[0].ends_with(":UpdateUsagePlan"),
         "{operations:?}"
@@ -524,7 +336,7 @@ async fn usage_plan_api_key_and_membership_round_trip_update_and_delete() {
     assert_eq!(mutations, 1);
     assert_converged(&fx, &plan).await;
 
-    let mut key = fx.spec(ResourceKind::ApiKey);
+    let mut key = spec(&fx, ResourceKind::ApiKey);
     let outputs = fx.create(&key).await;
     // Only the id and name: the key's value never becomes an output.
     assert_eq!(
@@ -537,12 +349,12 @@ async fn usage_plan_api_key_and_membership_round_trip_update_and_delete() {
         panic!("not an API key");
     };
     body.enabled = false;
-    let (operations, mutations) = fx.update(&key, &["enabled"]).await;
+    let (operations, mutations) = update(&mut fx, &key, &["enabled"]).await;
     assert!(operations[0].ends_with(":UpdateApiKey"), "{operations:?}");
     assert_eq!(mutations, 1);
     assert_converged(&fx, &key).await;
 
-    let member = fx.spec(ResourceKind::UsagePlanKey);
+    let member = spec(&fx, ResourceKind::UsagePlanKey);
     fx.create(&member).await;
     assert_converged(&fx, &member).await;
 
@@ -557,8 +369,8 @@ async fn usage_plan_api_key_and_membership_round_trip_update_and_delete() {
 #[tokio::test]
 async fn account_logging_role_is_set_and_read_back() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint, |_| {}).await;
-    let account = fx.spec(ResourceKind::ApiAccount);
+    let mut fx = AdapterFixture::new(&endpoint).await;
+    let account = spec(&fx, ResourceKind::ApiAccount);
     fx.create(&account).await;
     let observed = assert_converged(&fx, &account).await;
     assert!(

@@ -5,169 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-
 use aws_sdk_cloudwatch::types::StateValue;
-use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{Value as Json, json};
-use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter, CallCounts, load_sdk_config};
-use txdeploy::cloud::{Cloud, ErrorClass, Observed, StepContext};
-use txdeploy::config::Config;
+use txdeploy::adapters::CallCounts;
+use txdeploy::cloud::{Cloud, ErrorClass};
 use txdeploy::spec::{
-    AlarmMetric, AlarmSpec, CheckedGraph, Environment, OutputKey, OutputTable, Outputs, ResourceId,
-    ResourceKind, ResourceSpec, SpecBody, Value,
+    AlarmMetric, AlarmSpec, OutputKey, ResourceKind, ResourceSpec, SpecBody, Value,
 };
 
-use crate::harness;
-
-/// Returns the moto endpoint, or ends the test with a printed notice.
-macro_rules! moto_or_skip {
-    () => {
-        match harness::moto_endpoint() {
-            Some(endpoint) => endpoint,
-            None => {
-                eprintln!("skipped: set TXDEPLOY_TEST_ENDPOINT to a moto server to run this test");
-                return;
-            }
-        }
-    };
-}
-
-/// One test's view of moto: its own stack, and made-up outputs for every dependency that
-/// other adapters own (CloudWatch does not check that a topic or function exists).
-struct Fixture {
-    cloud: AwsCloud,
-    counter: CallCounter,
-    env: Environment,
-    graph: CheckedGraph,
-    outputs: BTreeMap<ResourceId, Outputs>,
-}
-
-impl Fixture {
-    async fn new(endpoint: &str) -> Self {
-        let access = AwsAccess {
-            region: Some("us-east-1".to_owned()),
-            profile: None,
-            endpoint_url: Some(endpoint.to_owned()),
-        };
-        let sdk_config = load_sdk_config(&access)
-            .await
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "test", "test", None, None, "moto",
-            )))
-            .build();
-        let counter = CallCounter::new();
-        let clients = txdeploy::adapters::AwsClients::new(&sdk_config, &counter);
-        let cloud = AwsCloud::new(clients, &sdk_config);
-        let env = cloud.environment().await.unwrap();
-        let mut config = Config::defaults().unwrap();
-        config.stack.prefix = harness::unique_stack();
-        let inputs = txdeploy::stack::StackInputs {
-            bundle: txdeploy::stack::BundleInfo {
-                code_sha256: "not deployed by these tests".to_owned(),
-                architecture: "x86_64".to_owned(),
-            },
-            account_concurrency_limit: None,
-        };
-        let graph = txdeploy::stack::build(&config, &env, &inputs)
-            .check()
-            .unwrap();
-        Self {
-            cloud,
-            counter,
-            env,
-            graph,
-            outputs: BTreeMap::new(),
-        }
-    }
-
-    /// The spec `kind/logical`, with made-up outputs seeded for its dependencies.
-    fn spec(&mut self, kind: ResourceKind, logical: &str) -> ResourceSpec {
-        let spec = self
-            .graph
-            .get(&ResourceId::new(kind, logical))
-            .unwrap()
-            .clone();
-        for dep in spec.dependencies() {
-            let dep_spec = self.graph.get(&dep).unwrap();
-            let made_up = txdeploy::stack::made_up_outputs(dep_spec, &self.env);
-            self.outputs.entry(dep).or_insert(made_up);
-        }
-        spec
-    }
-
-    fn ctx(&self) -> StepContext {
-        StepContext::quiet(self.env.clone(), self.outputs.clone())
-    }
-
-    async fn create(&mut self, spec: &ResourceSpec) -> Outputs {
-        let outputs = self.cloud.create(spec, &self.ctx()).await.unwrap();
-        self.outputs.insert(spec.id.clone(), outputs.clone());
-        outputs
-    }
-
-    async fn observe(&self, spec: &ResourceSpec) -> Option<Observed> {
-        self.cloud.observe(spec, &self.env).await.unwrap()
-    }
-
-    fn resolved(&self, spec: &ResourceSpec) -> BTreeMap<String, Json> {
-        let table = OutputTable {
-            env: &self.env,
-            outputs: &self.outputs,
-        };
-        spec.fields()
-            .into_iter()
-            .map(|(name, f)| (name.to_owned(), f.value.resolve(&table).unwrap()))
-            .collect()
-    }
-
-    fn changed(&self, spec: &ResourceSpec, observed: &Observed) -> Vec<String> {
-        self.resolved(spec)
-            .into_iter()
-            .filter(|(name, want)| observed.fields.get(name).unwrap_or(&Json::Null) != want)
-            .map(|(name, _)| name)
-            .collect()
-    }
-
-    /// Observes `spec`, asserts it reads back exactly as the spec resolves (so it plans no
-    /// change) and that observing made no mutating call.
-    async fn assert_converged(&self, spec: &ResourceSpec) -> Observed {
-        let before = self.counter.snapshot();
-        let observed = self.observe(spec).await.expect("the resource exists");
-        assert_eq!(
-            observed.fields,
-            self.resolved(spec),
-            "observed fields of `{}`",
-            spec.id
-        );
-        assert_eq!(self.counter.snapshot().since(&before).mutations(), 0);
-        observed
-    }
-
-    /// Asserts the changed fields are exactly `expect_changed`, applies them and returns
-    /// the calls the update made.
-    async fn update(&self, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
-        let current = self.observe(spec).await.unwrap();
-        let changed = self.changed(spec, &current);
-        assert_eq!(changed, expect_changed, "changed fields of `{}`", spec.id);
-        let before = self.counter.snapshot();
-        self.cloud
-            .update(spec, &current, &changed, &self.ctx())
-            .await
-            .unwrap();
-        self.counter.snapshot().since(&before)
-    }
-
-    /// Deletes, checks it is gone, and deletes again (a retried step must succeed).
-    async fn delete_twice(&self, spec: &ResourceSpec) {
-        let current = self.observe(spec).await.unwrap();
-        let ctx = self.ctx();
-        self.cloud.delete(&spec.id, &current, &ctx).await.unwrap();
-        assert_eq!(self.observe(spec).await, None);
-        self.cloud.delete(&spec.id, &current, &ctx).await.unwrap();
-    }
-}
+use crate::harness::{AdapterFixture, moto_or_skip};
 
 fn alarm_spec(spec: &mut ResourceSpec) -> &mut AlarmSpec {
     match &mut spec.body {
@@ -188,7 +34,7 @@ fn count(calls: &CallCounts, operation: &str) -> u64 {
 #[tokio::test]
 async fn metric_math_alarm_round_trips_and_a_threshold_change_is_one_put_metric_alarm() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let mut spec = fx.spec(ResourceKind::Alarm, "api-5xx-rate");
     assert!(matches!(alarm_spec(&mut spec).metric, AlarmMetric::Math(_)));
     assert_eq!(fx.observe(&spec).await, None);
@@ -243,7 +89,7 @@ async fn metric_math_alarm_round_trips_and_a_threshold_change_is_one_put_metric_
 #[tokio::test]
 async fn p99_alarm_round_trips_and_its_state_never_plans_a_change() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let spec = fx.spec(ResourceKind::Alarm, "api-p99-latency");
     fx.create(&spec).await;
     let observed = fx.assert_converged(&spec).await;
@@ -285,7 +131,7 @@ async fn p99_alarm_round_trips_and_its_state_never_plans_a_change() {
 #[tokio::test]
 async fn dashboard_round_trips_and_a_body_change_is_one_put_dashboard() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let mut spec = fx.spec(ResourceKind::Dashboard, "overview");
     assert_eq!(fx.observe(&spec).await, None);
 
@@ -333,11 +179,12 @@ async fn dashboard_round_trips_and_a_body_change_is_one_put_dashboard() {
 #[tokio::test]
 async fn moto_gap_invalid_dashboard_body_is_refused_before_put_dashboard() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let mut spec = fx.spec(ResourceKind::Dashboard, "overview");
     spec.body = SpecBody::Dashboard(txdeploy::spec::DashboardSpec {
         body: Value::map([("widgets", Value::map([("a", Value::Int(1))]))]),
     });
+    fx.seed_dependencies(&spec);
     let before = fx.counter.snapshot();
     let err = fx.cloud.create(&spec, &fx.ctx()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
@@ -351,12 +198,13 @@ async fn moto_gap_invalid_dashboard_body_is_refused_before_put_dashboard() {
 #[tokio::test]
 async fn moto_gap_metric_math_with_two_returned_queries_is_refused_before_put() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let mut spec = fx.spec(ResourceKind::Alarm, "api-5xx-rate");
     let AlarmMetric::Math(queries) = &mut alarm_spec(&mut spec).metric else {
         panic!("not metric math")
     };
     queries.iter_mut().for_each(|q| q.return_data = true);
+    fx.seed_dependencies(&spec);
     let before = fx.counter.snapshot();
     let err = fx.cloud.create(&spec, &fx.ctx()).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Fatal);
@@ -368,7 +216,7 @@ async fn moto_gap_metric_math_with_two_returned_queries_is_refused_before_put() 
 #[tokio::test]
 async fn discover_finds_this_stacks_alarms_by_tag() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let spec = fx.spec(ResourceKind::Alarm, "api-p99-latency");
     fx.create(&spec).await;
     let stack = spec.tags[txdeploy::stack::STACK_TAG].clone();
@@ -388,7 +236,7 @@ async fn discover_finds_this_stacks_alarms_by_tag() {
 #[tokio::test]
 async fn every_alarm_of_the_stack_reads_back_as_specified() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let logicals: Vec<String> = fx
         .graph
         .in_order()

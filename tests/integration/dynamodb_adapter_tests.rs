@@ -6,193 +6,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
-use serde_json::{Value as Json, json};
-use txdeploy::adapters::{
-    AwsAccess, AwsClients, AwsCloud, CallCounter, CallCounts, load_sdk_config,
-};
-use txdeploy::cloud::{Cloud, Observed, StepContext};
+use serde_json::json;
+use txdeploy::cloud::Cloud;
 use txdeploy::spec::{
-    BillingMode, CheckedGraph, Environment, GsiSpec, InitialCapacity, KeyAttribute, OutputTable,
-    Outputs, ResourceId, ResourceKind, ResourceSpec, SpecBody, TableSpec,
+    BillingMode, GsiSpec, InitialCapacity, KeyAttribute, ResourceKind, ResourceSpec, SpecBody,
+    TableSpec,
 };
 
-use crate::harness;
+use crate::harness::{AdapterFixture, CaptureRequests, add_interceptor, moto_or_skip};
 
-macro_rules! moto_or_skip {
-    () => {
-        match harness::moto_endpoint() {
-            Some(endpoint) => endpoint,
-            None => {
-                eprintln!("skipped: set TXDEPLOY_TEST_ENDPOINT to a moto server to run this test");
-                return;
-            }
-        }
-    };
-}
-
-/// Request bodies of one DynamoDB operation, captured just before transmission.
-#[derive(Clone, Debug)]
-struct CaptureRequests {
-    operation: &'static str,
-    bodies: Arc<Mutex<Vec<Json>>>,
-}
-
-impl Intercept for CaptureRequests {
-    fn name(&self) -> &'static str {
-        "CaptureRequests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if cfg
-            .load::<Metadata>()
-            .is_some_and(|m| m.name() == self.operation)
-        {
-            let body = context.request().body().bytes().unwrap_or_default();
-            self.bodies
-                .lock()
-                .unwrap()
-                .push(serde_json::from_slice(body)?);
-        }
-        Ok(())
-    }
-}
-
-struct Fixture {
-    cloud: AwsCloud,
-    counter: CallCounter,
-    env: Environment,
-    graph: CheckedGraph,
-    outputs: BTreeMap<ResourceId, Outputs>,
-    update_table: CaptureRequests,
-}
-
-impl Fixture {
-    async fn new(endpoint: &str) -> Self {
-        let access = AwsAccess {
-            region: Some("us-east-1".to_owned()),
-            profile: None,
-            endpoint_url: Some(endpoint.to_owned()),
-        };
-        let sdk_config = load_sdk_config(&access)
-            .await
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "test", "test", None, None, "moto",
-            )))
-            .build();
-        let counter = CallCounter::new();
-        let mut clients = AwsClients::new(&sdk_config, &counter);
-        let update_table = CaptureRequests {
-            operation: "UpdateTable",
-            bodies: Arc::default(),
-        };
-        clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            clients
-                .dynamodb
-                .config()
-                .to_builder()
-                .interceptor(update_table.clone())
-                .build(),
-        );
-        let cloud = AwsCloud::new(clients, &sdk_config);
-        let env = cloud.environment().await.unwrap();
-        let mut config = txdeploy::config::Config::defaults().unwrap();
-        config.stack.prefix = harness::unique_stack();
-        let inputs = txdeploy::stack::StackInputs {
-            bundle: txdeploy::stack::BundleInfo {
-                code_sha256: "not deployed by these tests".to_owned(),
-                architecture: "x86_64".to_owned(),
-            },
-            account_concurrency_limit: None,
-        };
-        let graph = txdeploy::stack::build(&config, &env, &inputs)
-            .check()
-            .unwrap();
-        Self {
-            cloud,
-            counter,
-            env,
-            graph,
-            outputs: BTreeMap::new(),
-            update_table,
-        }
-    }
-
-    fn spec(&self, kind: ResourceKind, logical: &str) -> ResourceSpec {
-        self.graph
-            .get(&ResourceId::new(kind, logical))
-            .unwrap()
-            .clone()
-    }
-
-    fn ctx(&self) -> StepContext {
-        StepContext::quiet(self.env.clone(), self.outputs.clone())
-    }
-
-    async fn create(&mut self, spec: &ResourceSpec) -> Outputs {
-        let outputs = self.cloud.create(spec, &self.ctx()).await.unwrap();
-        self.outputs.insert(spec.id.clone(), outputs.clone());
-        outputs
-    }
-
-    async fn observe(&self, spec: &ResourceSpec) -> Option<Observed> {
-        self.cloud.observe(spec, &self.env).await.unwrap()
-    }
-
-    fn resolved(&self, spec: &ResourceSpec) -> BTreeMap<String, Json> {
-        let table = OutputTable {
-            env: &self.env,
-            outputs: &self.outputs,
-        };
-        spec.fields()
-            .into_iter()
-            .map(|(name, f)| (name.to_owned(), f.value.resolve(&table).unwrap()))
-            .collect()
-    }
-
-    async fn assert_converged(&self, spec: &ResourceSpec) -> Observed {
-        let before = self.counter.snapshot();
-        let observed = self.observe(spec).await.expect("the table exists");
-        assert_eq!(observed.fields, self.resolved(spec), "observed fields");
-        assert_eq!(self.counter.snapshot().since(&before).mutations(), 0);
-        observed
-    }
-
-    async fn update(&self, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
-        let current = self.observe(spec).await.unwrap();
-        let changed: Vec<String> = self
-            .resolved(spec)
-            .into_iter()
-            .filter(|(name, want)| current.fields.get(name).unwrap_or(&Json::Null) != want)
-            .map(|(name, _)| name)
-            .collect();
-        assert_eq!(changed, expect_changed, "changed fields");
-        let before = self.counter.snapshot();
-        self.cloud
-            .update(spec, &current, &changed, &self.ctx())
-            .await
-            .unwrap();
-        self.counter.snapshot().since(&before)
-    }
-
-    fn update_table_bodies(&self) -> Vec<Json> {
-        std::mem::take(&mut *self.update_table.bodies.lock().unwrap())
-    }
+/// A fixture whose `UpdateTable` requests are captured: moto accepts requests AWS refuses
+/// (two index creations in one call), so the tests check what was sent.
+async fn fixture(endpoint: &str) -> (AdapterFixture, CaptureRequests) {
+    let update_table = CaptureRequests::new("UpdateTable");
+    let interceptor = update_table.clone();
+    let fx = AdapterFixture::builder(endpoint)
+        .clients(move |clients| add_interceptor!(clients.dynamodb, aws_sdk_dynamodb, interceptor))
+        .build()
+        .await;
+    (fx, update_table)
 }
 
 fn table_spec(spec: &mut ResourceSpec) -> &mut TableSpec {
@@ -205,7 +37,7 @@ fn table_spec(spec: &mut ResourceSpec) -> &mut TableSpec {
 #[tokio::test]
 async fn table_round_trips_and_updates_one_setting_at_a_time() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let (mut fx, update_table) = fixture(&endpoint).await;
     let key = fx.spec(ResourceKind::KmsKey, "dynamodb");
     let mut table = fx.spec(ResourceKind::Table, "transactions");
     fx.create(&key).await;
@@ -236,13 +68,13 @@ async fn table_round_trips_and_updates_one_setting_at_a_time() {
 
     // Protected: moto enforces deletion protection, so this shows delete turns it off first.
     let current = fx.observe(&table).await.unwrap();
-    fx.update_table_bodies();
+    update_table.take_bodies();
     fx.cloud
         .delete(&table.id, &current, &fx.ctx())
         .await
         .unwrap();
     assert_eq!(
-        fx.update_table_bodies(),
+        update_table.take_bodies(),
         [json!({"TableName": table.physical_name, "DeletionProtectionEnabled": false})]
     );
     assert_eq!(fx.observe(&table).await, None);
@@ -254,7 +86,7 @@ async fn table_round_trips_and_updates_one_setting_at_a_time() {
 #[tokio::test]
 async fn moto_gap_indexes_are_added_one_per_update_table_then_the_switch_sizes_every_index() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let (mut fx, update_table) = fixture(&endpoint).await;
     let key = fx.spec(ResourceKind::KmsKey, "dynamodb");
     fx.create(&key).await;
     let mut table = fx.spec(ResourceKind::Table, "transactions");
@@ -275,10 +107,10 @@ async fn moto_gap_indexes_are_added_one_per_update_table_then_the_switch_sizes_e
     fx.assert_converged(&table).await;
 
     table_spec(&mut table).global_secondary_indexes = desired_indexes;
-    fx.update_table_bodies();
+    update_table.take_bodies();
     let calls = fx.update(&table, &["global_secondary_indexes"]).await;
     assert_eq!(calls.mutating_operations(), ["DynamoDB:UpdateTable"]);
-    let bodies = fx.update_table_bodies();
+    let bodies = update_table.take_bodies();
     assert_eq!(bodies.len(), 2, "{bodies:#?}");
     for body in &bodies {
         let updates = body["GlobalSecondaryIndexUpdates"].as_array().unwrap();
@@ -314,7 +146,7 @@ async fn moto_gap_indexes_are_added_one_per_update_table_then_the_switch_sizes_e
         .map(|(_, n)| n)
         .sum::<u64>();
     assert_eq!(metric_reads, 3 * 2, "table read, then each index's read");
-    let bodies = fx.update_table_bodies();
+    let bodies = update_table.take_bodies();
     assert_eq!(bodies.len(), 1, "{bodies:#?}");
     let body = &bodies[0];
     assert_eq!(body["BillingMode"], json!("PROVISIONED"));

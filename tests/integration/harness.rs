@@ -1,6 +1,7 @@
 //! The `Txdeploy` builder: runs the real binary in an empty temporary directory with a clean
 //! environment, and a sentinel TCP listener as the AWS endpoint that counts every connection;
-//! plus where the moto emulator is, and stack names that never collide.
+//! plus where the moto emulator is, and stack names that never collide. The adapter tests'
+//! fixture and request capture live in `harness/`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,6 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+pub mod adapter_fixture;
+pub mod capture_requests;
+pub mod moto_session;
+
+pub(crate) use adapter_fixture::{AdapterFixture, moto_or_skip};
+pub(crate) use capture_requests::{CaptureRequests, add_interceptor};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_txdeploy");

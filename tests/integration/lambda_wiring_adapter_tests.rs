@@ -5,187 +5,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+use serde_json::json;
+use txdeploy::adapters::CallCounts;
+use txdeploy::cloud::{Cloud, Observed};
+use txdeploy::spec::{OutputKey, ResourceKind, ResourceSpec, SpecBody};
 
-use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
-use serde_json::{Value as Json, json};
-use txdeploy::adapters::{
-    AwsAccess, AwsClients, AwsCloud, CallCounter, CallCounts, load_sdk_config,
-};
-use txdeploy::cloud::{Cloud, Observed, StepContext};
-use txdeploy::config::Config;
-use txdeploy::spec::{
-    CheckedGraph, Environment, OutputKey, OutputTable, Outputs, ResourceId, ResourceKind,
-    ResourceSpec, SpecBody,
-};
-
-use crate::harness;
-
-macro_rules! moto_or_skip {
-    () => {
-        match harness::moto_endpoint() {
-            Some(endpoint) => endpoint,
-            None => {
-                eprintln!("skipped: set TXDEPLOY_TEST_ENDPOINT to a moto server to run this test");
-                return;
-            }
-        }
-    };
-}
-
-/// One test's view of moto: a cloud with its counter, a stack of its own, and the outputs
-/// of what exists so far (created, or made up for dependencies other adapters own).
-struct Fixture {
-    cloud: AwsCloud,
-    counter: CallCounter,
-    env: Environment,
-    graph: CheckedGraph,
-    outputs: BTreeMap<ResourceId, Outputs>,
-}
-
-impl Fixture {
-    async fn new(endpoint: &str) -> Self {
-        let access = AwsAccess {
-            region: Some("us-east-1".to_owned()),
-            profile: None,
-            endpoint_url: Some(endpoint.to_owned()),
-        };
-        let sdk_config = load_sdk_config(&access)
-            .await
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "test", "test", None, None, "moto",
-            )))
-            .build();
-        let counter = CallCounter::new();
-        let clients = AwsClients::new(&sdk_config, &counter);
-        let cloud = AwsCloud::new(clients, &sdk_config);
-        let env = cloud.environment().await.unwrap();
-        let mut config = Config::defaults().unwrap();
-        config.stack.prefix = harness::unique_stack();
-        let inputs = txdeploy::stack::StackInputs {
-            bundle: txdeploy::stack::BundleInfo::embedded(),
-            account_concurrency_limit: None,
-        };
-        let graph = txdeploy::stack::build(&config, &env, &inputs)
-            .check()
-            .unwrap();
-        Self {
-            cloud,
-            counter,
-            env,
-            graph,
-            outputs: BTreeMap::new(),
-        }
-    }
-
-    fn spec(&self, kind: ResourceKind, logical: &str) -> ResourceSpec {
-        self.graph
-            .get(&ResourceId::new(kind, logical))
-            .unwrap()
-            .clone()
-    }
-
-    /// Seeds the outputs of a dependency another adapter owns.
-    fn made_up(&mut self, kind: ResourceKind, logical: &str) {
-        let spec = self.spec(kind, logical);
-        let outputs = txdeploy::stack::made_up_outputs(&spec, &self.env);
-        self.outputs.insert(spec.id.clone(), outputs);
-    }
-
-    /// Seeds made-up outputs for every resource `spec` references that does not exist yet.
-    fn seed_dependencies(&mut self, spec: &ResourceSpec) {
-        let mut refs = Vec::new();
-        for f in spec.fields().values() {
-            f.value.references(&mut refs);
-        }
-        for r in refs {
-            if !self.outputs.contains_key(&r.resource) {
-                self.made_up(r.resource.kind(), r.resource.logical());
-            }
-        }
-    }
-
-    fn ctx(&self) -> StepContext {
-        StepContext::quiet(self.env.clone(), self.outputs.clone())
-    }
-
-    async fn create(&mut self, spec: &ResourceSpec) -> Outputs {
-        let outputs = self.cloud.create(spec, &self.ctx()).await.unwrap();
-        self.outputs.insert(spec.id.clone(), outputs.clone());
-        outputs
-    }
-
-    async fn observe(&self, spec: &ResourceSpec) -> Option<Observed> {
-        self.cloud.observe(spec, &self.env).await.unwrap()
-    }
-
-    fn resolved(&self, spec: &ResourceSpec) -> BTreeMap<String, Json> {
-        let table = OutputTable {
-            env: &self.env,
-            outputs: &self.outputs,
-        };
-        spec.fields()
-            .into_iter()
-            .map(|(name, f)| (name.to_owned(), f.value.resolve(&table).unwrap()))
-            .collect()
-    }
-
-    fn changed(&self, spec: &ResourceSpec, observed: &Observed) -> Vec<String> {
-        self.resolved(spec)
-            .into_iter()
-            .filter(|(name, want)| observed.fields.get(name).unwrap_or(&Json::Null) != want)
-            .map(|(name, _)| name)
-            .collect()
-    }
-
-    /// Observes `spec`, asserts it reads back exactly as the spec resolves, with no
-    /// mutating call on the way.
-    async fn assert_converged(&self, spec: &ResourceSpec) -> Observed {
-        let before = self.counter.snapshot();
-        let observed = self.observe(spec).await.expect("the resource exists");
-        assert_eq!(
-            observed.fields,
-            self.resolved(spec),
-            "observed fields of `{}`",
-            spec.id
-        );
-        assert_eq!(
-            self.counter.snapshot().since(&before).mutating_operations(),
-            Vec::<String>::new()
-        );
-        observed
-    }
-
-    async fn update(&mut self, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
-        let current = self.observe(spec).await.unwrap();
-        let changed = self.changed(spec, &current);
-        assert_eq!(changed, expect_changed, "changed fields of `{}`", spec.id);
-        let before = self.counter.snapshot();
-        let outputs = self
-            .cloud
-            .update(spec, &current, &changed, &self.ctx())
-            .await
-            .unwrap();
-        self.outputs.insert(spec.id.clone(), outputs);
-        self.counter.snapshot().since(&before)
-    }
-
-    async fn delete(&self, spec: &ResourceSpec) {
-        let current = self.observe(spec).await.unwrap();
-        self.cloud
-            .delete(&spec.id, &current, &self.ctx())
-            .await
-            .unwrap();
-    }
-}
+use crate::harness::{AdapterFixture, moto_or_skip};
 
 const VALIDATOR: &str = "transaction-validator";
 
 /// Creates the validator's role, function and `live` alias through their adapters (moto
 /// checks the alias exists on AddPermission). moto cannot store provisioned concurrency,
 /// so the alias is created without it.
-async fn validator_alias(fx: &mut Fixture) {
+async fn validator_alias(fx: &mut AdapterFixture) {
     let role = fx.spec(ResourceKind::Role, VALIDATOR);
     fx.seed_dependencies(&role);
     fx.create(&role).await;
@@ -200,7 +32,7 @@ async fn validator_alias(fx: &mut Fixture) {
 }
 
 /// The first permission of the stack (one per API route).
-fn permission_spec(fx: &Fixture) -> ResourceSpec {
+fn permission_spec(fx: &AdapterFixture) -> ResourceSpec {
     fx.graph
         .in_order()
         .find(|s| s.kind() == ResourceKind::LambdaPermission)
@@ -211,7 +43,7 @@ fn permission_spec(fx: &Fixture) -> ResourceSpec {
 #[tokio::test]
 async fn lambda_permission_round_trips_and_a_change_removes_then_adds_it() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     validator_alias(&mut fx).await;
     let mut spec = permission_spec(&fx);
     fx.seed_dependencies(&spec);
@@ -267,7 +99,7 @@ async fn lambda_permission_round_trips_and_a_change_removes_then_adds_it() {
 /// The first event source mapping of the stack, with its function's role, function and
 /// alias (without provisioned concurrency, which moto cannot store) and its queue created
 /// through their adapters: moto checks both exist on CreateEventSourceMapping.
-async fn mapping_with_dependencies(fx: &mut Fixture) -> ResourceSpec {
+async fn mapping_with_dependencies(fx: &mut AdapterFixture) -> ResourceSpec {
     let spec = fx
         .graph
         .in_order()
@@ -313,7 +145,7 @@ async fn mapping_with_dependencies(fx: &mut Fixture) -> ResourceSpec {
 /// the spec resolves. moto gap: moto stores the alias's version ARN as the mapping's
 /// `FunctionArn` (AWS keeps the alias ARN), so `function_name` is checked to name the same
 /// function, with moto's version qualifier.
-async fn assert_mapping_converged(fx: &Fixture, spec: &ResourceSpec) -> Observed {
+async fn assert_mapping_converged(fx: &AdapterFixture, spec: &ResourceSpec) -> Observed {
     let observed = fx.observe(spec).await.expect("the mapping exists");
     let mut want = fx.resolved(spec);
     let mut got = observed.fields.clone();
@@ -331,7 +163,11 @@ async fn assert_mapping_converged(fx: &Fixture, spec: &ResourceSpec) -> Observed
 
 /// Updates the mapping with the fields that differ (but `function_name`, see
 /// `assert_mapping_converged`), asserting they are `expect_changed`; the calls made.
-async fn update_mapping(fx: &Fixture, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
+async fn update_mapping(
+    fx: &AdapterFixture,
+    spec: &ResourceSpec,
+    expect_changed: &[&str],
+) -> CallCounts {
     let current = fx.observe(spec).await.unwrap();
     let mut changed = fx.changed(spec, &current);
     changed.retain(|name| name != "function_name");
@@ -347,7 +183,7 @@ async fn update_mapping(fx: &Fixture, spec: &ResourceSpec, expect_changed: &[&st
 #[tokio::test]
 async fn event_source_mapping_round_trips_moto_gap_function_arn_reads_back_as_the_version() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = AdapterFixture::new(&endpoint).await;
     let mut spec = mapping_with_dependencies(&mut fx).await;
     assert_eq!(fx.observe(&spec).await, None);
 

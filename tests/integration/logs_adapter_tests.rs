@@ -6,279 +6,84 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
 
-use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{Value as Json, json};
-use txdeploy::adapters::load_sdk_config;
-use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud, CallCounter, CallCounts};
-use txdeploy::cloud::{Cloud, Observed, StepContext};
-use txdeploy::config::Config;
-use txdeploy::spec::{
-    CheckedGraph, Environment, OutputKey, OutputTable, Outputs, ResourceId, ResourceKind,
-    ResourceSpec, SpecBody,
-};
+use txdeploy::cloud::Cloud;
+use txdeploy::spec::{OutputKey, Outputs, ResourceId, ResourceKind, ResourceSpec, SpecBody};
 
-use crate::harness;
+use crate::harness::adapter_fixture::AdapterFixtureBuilder;
+use crate::harness::{AdapterFixture, CaptureRequests, add_interceptor, moto_or_skip};
 
-macro_rules! moto_or_skip {
-    () => {
-        match harness::moto_endpoint() {
-            Some(endpoint) => endpoint,
-            None => {
-                eprintln!("skipped: set TXDEPLOY_TEST_ENDPOINT to a moto server to run this test");
-                return;
-            }
-        }
-    };
+/// The logs tests' stack: a 7-day retention, so that a change to 30 days shows.
+fn logs_fixture(endpoint: &str) -> AdapterFixtureBuilder {
+    AdapterFixture::builder(endpoint).config(|c| c.logs.retention_days = 7)
 }
 
-/// The SDK config for moto with static test credentials (production never invents them).
-async fn moto_sdk_config(endpoint: &str) -> aws_types::SdkConfig {
-    let access = AwsAccess {
-        region: Some("us-east-1".to_owned()),
-        profile: None,
-        endpoint_url: Some(endpoint.to_owned()),
-    };
-    load_sdk_config(&access)
+/// Creates the role `logical` directly with IAM, trusted by `service`, and records its
+/// ARN as the role's output (the IAM adapter is not part of these tests).
+async fn role(fx: &mut AdapterFixture, logical: &str, service: &str) -> String {
+    let spec = fx.spec(ResourceKind::Role, logical);
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+        }],
+    });
+    let role = aws_sdk_iam::Client::new(&fx.sdk_config)
+        .create_role()
+        .role_name(&spec.physical_name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
         .await
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "moto",
-        )))
-        .build()
+        .unwrap()
+        .role
+        .unwrap();
+    let arn = role.arn().to_owned();
+    fx.outputs.insert(
+        spec.id.clone(),
+        Outputs::from([
+            (OutputKey::Arn, arn.clone()),
+            (OutputKey::Name, spec.physical_name.clone()),
+        ]),
+    );
+    arn
 }
 
-/// One test's stack on moto: the cloud, its call counter, the graph and the outputs of what
-/// exists so far (created by the adapters or directly with the SDK).
-struct Fixture {
-    cloud: AwsCloud,
-    counter: CallCounter,
-    env: Environment,
-    graph: CheckedGraph,
-    outputs: BTreeMap<ResourceId, Outputs>,
-    iam: aws_sdk_iam::Client,
+/// Creates the archive bucket directly with S3, without the TLS-only policy so the
+/// test can read objects (EMULATOR.md, S3 row), and records its outputs.
+async fn bucket(fx: &mut AdapterFixture) -> String {
+    let spec = fx.spec(ResourceKind::Bucket, "logs");
+    let s3 = &fx.cloud.clients().s3;
+    s3.create_bucket()
+        .bucket(&spec.physical_name)
+        .send()
+        .await
+        .unwrap();
+    fx.outputs.insert(
+        spec.id.clone(),
+        Outputs::from([
+            (
+                OutputKey::Arn,
+                format!("arn:aws:s3:::{}", spec.physical_name),
+            ),
+            (OutputKey::Name, spec.physical_name.clone()),
+        ]),
+    );
+    spec.physical_name
 }
 
-impl Fixture {
-    async fn new(endpoint: &str) -> Self {
-        Self::with_clients(endpoint, |_| {}).await
-    }
-
-    async fn with_clients(endpoint: &str, adjust: impl FnOnce(&mut AwsClients)) -> Self {
-        let sdk_config = moto_sdk_config(endpoint).await;
-        let counter = CallCounter::new();
-        let mut clients = AwsClients::new(&sdk_config, &counter);
-        adjust(&mut clients);
-        let cloud = AwsCloud::new(clients, &sdk_config);
-        let env = cloud.environment().await.unwrap();
-        let mut config = Config::defaults().unwrap();
-        config.stack.prefix = harness::unique_stack();
-        config.logs.retention_days = 7;
-        let inputs = txdeploy::stack::StackInputs {
-            bundle: txdeploy::stack::BundleInfo {
-                code_sha256: "not deployed by these tests".to_owned(),
-                architecture: "x86_64".to_owned(),
-            },
-            account_concurrency_limit: None,
-        };
-        let graph = txdeploy::stack::build(&config, &env, &inputs)
-            .check()
-            .unwrap();
-        Self {
-            cloud,
-            counter,
-            env,
-            graph,
-            outputs: BTreeMap::new(),
-            iam: aws_sdk_iam::Client::new(&sdk_config),
-        }
-    }
-
-    fn spec(&self, kind: ResourceKind, logical: &str) -> ResourceSpec {
-        self.graph
-            .get(&ResourceId::new(kind, logical))
-            .unwrap()
-            .clone()
-    }
-
-    fn ctx(&self) -> StepContext {
-        StepContext::quiet(self.env.clone(), self.outputs.clone())
-    }
-
-    async fn create(&mut self, spec: &ResourceSpec) -> Outputs {
-        let outputs = self.cloud.create(spec, &self.ctx()).await.unwrap();
-        self.outputs.insert(spec.id.clone(), outputs.clone());
-        outputs
-    }
-
-    async fn observe(&self, spec: &ResourceSpec) -> Option<Observed> {
-        self.cloud.observe(spec, &self.env).await.unwrap()
-    }
-
-    fn resolved(&self, spec: &ResourceSpec) -> BTreeMap<String, Json> {
-        let table = OutputTable {
-            env: &self.env,
-            outputs: &self.outputs,
-        };
-        spec.fields()
-            .into_iter()
-            .map(|(name, f)| (name.to_owned(), f.value.resolve(&table).unwrap()))
-            .collect()
-    }
-
-    fn changed(&self, spec: &ResourceSpec, observed: &Observed) -> Vec<String> {
-        self.resolved(spec)
-            .into_iter()
-            .filter(|(name, want)| observed.fields.get(name).unwrap_or(&Json::Null) != want)
-            .map(|(name, _)| name)
-            .collect()
-    }
-
-    /// Observes `spec`, asserts it reads back exactly as it resolves, with no mutating call.
-    async fn assert_converged(&self, spec: &ResourceSpec) -> Observed {
-        let before = self.counter.snapshot();
-        let observed = self.observe(spec).await.expect("the resource exists");
-        assert_eq!(
-            observed.fields,
-            self.resolved(spec),
-            "observed fields of `{}`",
-            spec.id
-        );
-        assert_eq!(self.counter.snapshot().since(&before).mutations(), 0);
-        observed
-    }
-
-    /// Asserts the changed fields are exactly `expect_changed`, applies them, returns the
-    /// calls the update made.
-    async fn update(&self, spec: &ResourceSpec, expect_changed: &[&str]) -> CallCounts {
-        let current = self.observe(spec).await.unwrap();
-        let changed = self.changed(spec, &current);
-        assert_eq!(changed, expect_changed, "changed fields of `{}`", spec.id);
-        let before = self.counter.snapshot();
-        self.cloud
-            .update(spec, &current, &changed, &self.ctx())
-            .await
-            .unwrap();
-        self.counter.snapshot().since(&before)
-    }
-
-    async fn delete(&self, spec: &ResourceSpec) -> CallCounts {
-        let current = self.observe(spec).await.unwrap();
-        let before = self.counter.snapshot();
-        self.cloud
-            .delete(&spec.id, &current, &self.ctx())
-            .await
-            .unwrap();
-        self.counter.snapshot().since(&before)
-    }
-
-    /// Creates the role `logical` directly with IAM, trusted by `service`, and records its
-    /// ARN as the role's output (the IAM adapter is not part of these tests).
-    async fn role(&mut self, logical: &str, service: &str) -> String {
-        let spec = self.spec(ResourceKind::Role, logical);
-        let trust = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": service},
-                "Action": "sts:AssumeRole",
-            }],
-        });
-        let role = self
-            .iam
-            .create_role()
-            .role_name(&spec.physical_name)
-            .assume_role_policy_document(trust.to_string())
-            .send()
-            .await
-            .unwrap()
-            .role
-            .unwrap();
-        let arn = role.arn().to_owned();
-        self.outputs.insert(
-            spec.id.clone(),
-            Outputs::from([
-                (OutputKey::Arn, arn.clone()),
-                (OutputKey::Name, spec.physical_name.clone()),
-            ]),
-        );
-        arn
-    }
-
-    /// Creates the archive bucket directly with S3, without the TLS-only policy so the
-    /// test can read objects (EMULATOR.md, S3 row), and records its outputs.
-    async fn bucket(&mut self) -> String {
-        let spec = self.spec(ResourceKind::Bucket, "logs");
-        let s3 = &self.cloud.clients().s3;
-        s3.create_bucket()
-            .bucket(&spec.physical_name)
-            .send()
-            .await
-            .unwrap();
-        self.outputs.insert(
-            spec.id.clone(),
-            Outputs::from([
-                (
-                    OutputKey::Arn,
-                    format!("arn:aws:s3:::{}", spec.physical_name),
-                ),
-                (OutputKey::Name, spec.physical_name.clone()),
-            ]),
-        );
-        spec.physical_name
-    }
-
-    /// The delivery stream with everything it needs: the `s3` key, the bucket, the role.
-    async fn delivery_stream(&mut self) -> ResourceSpec {
-        let key = self.spec(ResourceKind::KmsKey, "s3");
-        self.create(&key).await;
-        self.bucket().await;
-        self.role("firehose", "firehose.amazonaws.com").await;
-        let stream = self.spec(ResourceKind::DeliveryStream, "logs-archive");
-        self.create(&stream).await;
-        stream
-    }
-}
-
-/// Bodies of the JSON requests sent for one operation, captured before transmission.
-#[derive(Clone, Debug)]
-struct CaptureRequests {
-    operation: &'static str,
-    bodies: Arc<Mutex<Vec<Json>>>,
-}
-
-impl Intercept for CaptureRequests {
-    fn name(&self) -> &'static str {
-        "CaptureRequests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if cfg
-            .load::<Metadata>()
-            .is_some_and(|m| m.name() == self.operation)
-        {
-            let body = context.request().body().bytes().unwrap_or_default();
-            self.bodies
-                .lock()
-                .unwrap()
-                .push(serde_json::from_slice(body)?);
-        }
-        Ok(())
-    }
+/// The delivery stream with everything it needs: the `s3` key, the bucket, the role.
+async fn delivery_stream(fx: &mut AdapterFixture) -> ResourceSpec {
+    let key = fx.spec(ResourceKind::KmsKey, "s3");
+    fx.create(&key).await;
+    bucket(fx).await;
+    role(fx, "firehose", "firehose.amazonaws.com").await;
+    let stream = fx.spec(ResourceKind::DeliveryStream, "logs-archive");
+    fx.create(&stream).await;
+    stream
 }
 
 const GROUP: &str = "transaction-validator";
@@ -286,7 +91,7 @@ const GROUP: &str = "transaction-validator";
 #[tokio::test]
 async fn log_group_round_trips_and_updates_retention_and_tags_one_call_each() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = logs_fixture(&endpoint).build().await;
     let key = fx.spec(ResourceKind::KmsKey, "logs");
     let mut group = fx.spec(ResourceKind::LogGroup, GROUP);
     fx.create(&key).await;
@@ -342,21 +147,12 @@ async fn log_group_round_trips_and_updates_retention_and_tags_one_call_each() {
 #[tokio::test]
 async fn moto_gap_logs_associate_kms_key_is_checked_on_the_request() {
     let endpoint = moto_or_skip!();
-    let capture = CaptureRequests {
-        operation: "AssociateKmsKey",
-        bodies: Arc::default(),
-    };
-    let mut fx = Fixture::with_clients(&endpoint, |clients| {
-        clients.logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-            clients
-                .logs
-                .config()
-                .to_builder()
-                .interceptor(capture.clone())
-                .build(),
-        );
-    })
-    .await;
+    let capture = CaptureRequests::new("AssociateKmsKey");
+    let interceptor = capture.clone();
+    let mut fx = logs_fixture(&endpoint)
+        .clients(move |clients| add_interceptor!(clients.logs, aws_sdk_cloudwatchlogs, interceptor))
+        .build()
+        .await;
     let logs_key = fx.spec(ResourceKind::KmsKey, "logs");
     let other_key = fx.spec(ResourceKind::KmsKey, "sqs");
     let mut group = fx.spec(ResourceKind::LogGroup, GROUP);
@@ -375,7 +171,7 @@ async fn moto_gap_logs_associate_kms_key_is_checked_on_the_request() {
         .update(&group, &current, &["kms_key_id".to_owned()], &fx.ctx())
         .await;
     // Every attempt (moto's answer is retried by the SDK) carries the new key.
-    let bodies = capture.bodies.lock().unwrap().clone();
+    let bodies = capture.bodies();
     assert!(!bodies.is_empty());
     let expected = json!({
         "logGroupName": group.physical_name,
@@ -393,13 +189,13 @@ async fn moto_gap_logs_associate_kms_key_is_checked_on_the_request() {
 #[tokio::test]
 async fn delivery_stream_round_trips_and_updates_the_destination_and_tags() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = logs_fixture(&endpoint).build().await;
     assert_eq!(
         fx.observe(&fx.spec(ResourceKind::DeliveryStream, "logs-archive"))
             .await,
         None
     );
-    let mut stream = fx.delivery_stream().await;
+    let mut stream = delivery_stream(&mut fx).await;
     let observed = fx.assert_converged(&stream).await;
     assert_eq!(observed.outputs, fx.outputs[&stream.id]);
     assert!(
@@ -448,14 +244,14 @@ async fn delivery_stream_round_trips_and_updates_the_destination_and_tags() {
 #[tokio::test]
 async fn subscription_filter_round_trips_and_changes_its_pattern_in_place() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = logs_fixture(&endpoint).build().await;
     let key = fx.spec(ResourceKind::KmsKey, "logs");
     let group = fx.spec(ResourceKind::LogGroup, GROUP);
     let mut filter = fx.spec(ResourceKind::SubscriptionFilter, GROUP);
     fx.create(&key).await;
     fx.create(&group).await;
-    fx.delivery_stream().await;
-    fx.role("logs-to-firehose", "logs.amazonaws.com").await;
+    delivery_stream(&mut fx).await;
+    role(&mut fx, "logs-to-firehose", "logs.amazonaws.com").await;
     assert_eq!(fx.observe(&filter).await, None);
 
     let outputs = fx.create(&filter).await;
@@ -492,14 +288,14 @@ async fn subscription_filter_round_trips_and_changes_its_pattern_in_place() {
 #[tokio::test]
 async fn a_log_event_reaches_the_archive_bucket_under_the_logs_prefix() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = logs_fixture(&endpoint).build().await;
     let key = fx.spec(ResourceKind::KmsKey, "logs");
     let group = fx.spec(ResourceKind::LogGroup, GROUP);
     let filter = fx.spec(ResourceKind::SubscriptionFilter, GROUP);
     fx.create(&key).await;
     fx.create(&group).await;
-    fx.delivery_stream().await;
-    fx.role("logs-to-firehose", "logs.amazonaws.com").await;
+    delivery_stream(&mut fx).await;
+    role(&mut fx, "logs-to-firehose", "logs.amazonaws.com").await;
     fx.create(&filter).await;
     let bucket =
         fx.outputs[&ResourceId::new(ResourceKind::Bucket, "logs")][&OutputKey::Name].clone();
@@ -572,12 +368,12 @@ async fn a_log_event_reaches_the_archive_bucket_under_the_logs_prefix() {
 #[tokio::test]
 async fn discover_finds_the_stacks_log_groups_and_delivery_stream() {
     let endpoint = moto_or_skip!();
-    let mut fx = Fixture::new(&endpoint).await;
+    let mut fx = logs_fixture(&endpoint).build().await;
     let key = fx.spec(ResourceKind::KmsKey, "logs");
     let group = fx.spec(ResourceKind::LogGroup, GROUP);
     fx.create(&key).await;
     fx.create(&group).await;
-    let stream = fx.delivery_stream().await;
+    let stream = delivery_stream(&mut fx).await;
 
     let stack = group.tags[txdeploy::stack::STACK_TAG].clone();
     let found = fx.cloud.discover(&stack, &fx.env).await.unwrap();

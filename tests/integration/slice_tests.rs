@@ -6,26 +6,19 @@
 
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
-use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter};
+use txdeploy::adapters::{AwsCloud, CallCounter};
 use txdeploy::app::session::Session;
 use txdeploy::cloud::Cloud;
 use txdeploy::config::Config;
-use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Action, Plan, PlanOptions};
 use txdeploy::spec::Service;
 use txdeploy::stack::{BundleInfo, StackInputs};
-use txdeploy::state::journal::InMemoryJournal;
 
+use crate::harness::moto_session::{apply, config_for, moto_access};
 use crate::harness::{moto_endpoint, unique_stack};
 
 async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
-    let access = AwsAccess {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(endpoint.to_owned()),
-    };
-    let (cloud, counter) = AwsCloud::connect(&access).await;
+    let (cloud, counter) = AwsCloud::connect(&moto_access(endpoint)).await;
     let cloud: Arc<dyn Cloud> = Arc::new(cloud);
     let env = cloud.environment().await.unwrap();
     // The slice is the part of the stack whose adapters exist: KMS, S3, SQS and SNS. The
@@ -52,33 +45,6 @@ async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
         graph,
     };
     (session, counter)
-}
-
-async fn apply(session: &Session, options: PlanOptions) -> Plan {
-    let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, options);
-    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
-    let report = session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::default()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
-    plan
-}
-
-fn config_for(prefix: &str) -> Config {
-    let mut config = Config::defaults().unwrap();
-    config.stack.prefix = prefix.to_owned();
-    config
 }
 
 fn changed(plan: &Plan) -> Vec<(String, &'static str, Vec<String>)> {

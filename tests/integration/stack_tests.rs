@@ -8,25 +8,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::call_counter::is_read;
-use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter};
+use txdeploy::adapters::{AwsCloud, CallCounter};
 use txdeploy::app::session::Session;
 use txdeploy::config::Config;
-use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Action, Plan, PlanOptions};
 use txdeploy::spec::ResourceKind;
-use txdeploy::state::journal::InMemoryJournal;
 
+use crate::harness::moto_session::{apply, config_for, moto_access};
 use crate::harness::{moto_endpoint, unique_stack};
 
 async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
-    let access = AwsAccess {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(endpoint.to_owned()),
-    };
-    let (cloud, counter) = AwsCloud::connect(&access).await;
+    let (cloud, counter) = AwsCloud::connect(&moto_access(endpoint)).await;
     (
         Session::open(config, Arc::new(cloud)).await.unwrap(),
         counter,
@@ -59,33 +52,6 @@ fn own_mutations(counter: &CallCounter) -> Vec<String> {
     let mut calls = counter.snapshot().mutating_operations();
     calls.retain(|op| op != "API Gateway:UpdateAccount");
     calls
-}
-
-async fn apply(session: &Session, options: PlanOptions) -> Plan {
-    let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, options);
-    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
-    let report = session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
-    plan
-}
-
-fn config_for(prefix: &str) -> Config {
-    let mut config = Config::defaults().unwrap();
-    config.stack.prefix = prefix.to_owned();
-    config
 }
 
 /// What a plan changes, leaving out the region's API Gateway account setting: it is shared
