@@ -32,23 +32,30 @@ const PAGE: i32 = 500;
 // Shared helpers
 // ---------------------------------------------------------------------------------------
 
-fn replace_op(path: impl Into<String>, value: impl Into<String>) -> PatchOperation {
+fn patch_op(op: Op, path: impl Into<String>, value: impl Into<String>) -> PatchOperation {
     PatchOperation::builder()
-        .op(Op::Replace)
+        .op(op)
         .path(path)
         .value(value)
         .build()
+}
+
+fn replace_op(path: impl Into<String>, value: impl Into<String>) -> PatchOperation {
+    patch_op(Op::Replace, path, value)
 }
 
 fn remove_op(path: impl Into<String>) -> PatchOperation {
     PatchOperation::builder().op(Op::Remove).path(path).build()
 }
 
+/// The ARN of the API Gateway resource at `path` (`/restapis/{id}`, `/usageplans/{id}`...):
+/// what the tagging calls take.
+fn apigateway_arn(env: &Environment, path: &str) -> String {
+    format!("arn:{}:apigateway:{}::{path}", env.partition, env.region)
+}
+
 fn rest_api_arn(env: &Environment, api_id: &str) -> String {
-    format!(
-        "arn:{}:apigateway:{}::/restapis/{api_id}",
-        env.partition, env.region
-    )
+    apigateway_arn(env, &format!("/restapis/{api_id}"))
 }
 
 fn stage_arn(env: &Environment, api_id: &str, stage: &str) -> String {
@@ -92,25 +99,66 @@ fn sorted_json<V: Into<Json> + Clone>(map: Option<&HashMap<String, V>>) -> Json 
     )
 }
 
-/// Every REST API of the account and region.
-async fn list_rest_apis(clients: &AwsClients) -> Result<Vec<RestApi>, CloudError> {
-    let mut apis = Vec::new();
+/// One page of a listing: its items and the position of the next page; `None` when what
+/// is listed (an API's resources, its deployments) is gone.
+type Page<T> = Option<(Vec<T>, Option<String>)>;
+
+/// Reads a `position`-paginated listing page by page (`fetch` sends the request for one
+/// position) until an item matches `until` or the pages end, and returns the items read;
+/// `None` when what is listed is gone. Stopping at the match saves the later pages' calls.
+async fn read_pages<T, Fut>(
+    mut fetch: impl FnMut(Option<String>) -> Fut,
+    until: impl Fn(&T) -> bool,
+) -> Result<Option<Vec<T>>, CloudError>
+where
+    Fut: Future<Output = Result<Page<T>, CloudError>>,
+{
+    let mut items = Vec::new();
     let mut position = None;
     loop {
-        let page = clients
+        let Some((page, next)) = fetch(position).await? else {
+            return Ok(None);
+        };
+        if let Some(at) = page.iter().position(&until) {
+            items.extend(page.into_iter().take(at + 1));
+            return Ok(Some(items));
+        }
+        items.extend(page);
+        position = next;
+        if position.is_none() {
+            return Ok(Some(items));
+        }
+    }
+}
+
+/// The first item of a paginated listing that matches `wanted` (see `read_pages`).
+async fn find_in_pages<T, Fut>(
+    fetch: impl FnMut(Option<String>) -> Fut,
+    wanted: impl Fn(&T) -> bool,
+) -> Result<Option<T>, CloudError>
+where
+    Fut: Future<Output = Result<Page<T>, CloudError>>,
+{
+    let items = read_pages(fetch, &wanted).await?;
+    Ok(items
+        .and_then(|mut items| items.pop())
+        .filter(|i| wanted(i)))
+}
+
+/// Every REST API of the account and region.
+async fn list_rest_apis(clients: &AwsClients) -> Result<Vec<RestApi>, CloudError> {
+    let fetch = |position| {
+        let request = clients
             .apigateway
             .get_rest_apis()
             .limit(PAGE)
-            .set_position(position)
-            .send()
-            .await
-            .classified(SERVICE, "GetRestApis")?;
-        apis.extend(page.items.unwrap_or_default());
-        position = page.position;
-        if position.is_none() {
-            return Ok(apis);
+            .set_position(position);
+        async move {
+            let page = request.send().await.classified(SERVICE, "GetRestApis")?;
+            Ok(Some((page.items.unwrap_or_default(), page.position)))
         }
-    }
+    };
+    Ok(read_pages(fetch, |_| false).await?.unwrap_or_default())
 }
 
 /// The REST API named `name`; with several of that name, the one tagged as `logical` of
@@ -180,6 +228,42 @@ async fn tag_resource(
             .classified(SERVICE, "UntagResource")?;
     }
     Ok(())
+}
+
+/// The `id` a Create call returned; its absence is a fatal error of `op`.
+fn created_id(id: Option<String>, op: &str) -> Result<String, CloudError> {
+    id.ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))
+}
+
+/// The outputs of a resource known by its id and its (physical) name.
+fn id_and_name(id: String, name: &str) -> Outputs {
+    Outputs::from([(OutputKey::Id, id), (OutputKey::Name, name.to_owned())])
+}
+
+/// What is observed of a usage plan or an API key: found by `name`, with its id, tags and
+/// description, and `more` fields of its own.
+fn observed_by_name(
+    id: Option<String>,
+    name: &str,
+    tags: Option<HashMap<String, String>>,
+    description: Option<String>,
+    more: Vec<(&str, Json)>,
+) -> Observed {
+    let id = id.unwrap_or_default();
+    let tags: Tags = tags.unwrap_or_default().into_iter().collect();
+    let mut fields = fields_of(vec![
+        (field::TAGS, tags_json(&tags)),
+        (
+            field::DESCRIPTION,
+            description.map_or(Json::Null, Json::from),
+        ),
+    ]);
+    fields.extend(fields_of(more));
+    Observed {
+        physical_id: id.clone(),
+        outputs: id_and_name(id, name),
+        fields,
+    }
 }
 
 fn fields_of(pairs: Vec<(&str, Json)>) -> BTreeMap<String, Json> {
@@ -259,38 +343,38 @@ async fn resource_ids(
     clients: &AwsClients,
     api_id: &str,
 ) -> Result<Option<BTreeMap<String, (String, Vec<String>)>>, CloudError> {
-    let mut resources = BTreeMap::new();
-    let mut position = None;
-    loop {
-        let page = clients
+    let fetch = |position| {
+        let request = clients
             .apigateway
             .get_resources()
             .rest_api_id(api_id)
             .limit(PAGE)
-            .set_position(position)
-            .send()
-            .await
-            .classified(SERVICE, "GetResources")
-            .found(&[])?;
-        let Some(page) = page else {
-            return Ok(None);
-        };
-        for resource in page.items.unwrap_or_default() {
-            let methods: Vec<String> = resource
-                .resource_methods
-                .as_ref()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            resources.insert(
-                resource.path.unwrap_or_default(),
-                (resource.id.unwrap_or_default(), methods),
-            );
+            .set_position(position);
+        async move {
+            let page = request
+                .send()
+                .await
+                .classified(SERVICE, "GetResources")
+                .found(&[])?;
+            Ok(page.map(|p| (p.items.unwrap_or_default(), p.position)))
         }
-        position = page.position;
-        if position.is_none() {
-            return Ok(Some(resources));
-        }
+    };
+    let Some(items) = read_pages(fetch, |_| false).await? else {
+        return Ok(None);
+    };
+    let mut resources = BTreeMap::new();
+    for resource in items {
+        let methods: Vec<String> = resource
+            .resource_methods
+            .as_ref()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        resources.insert(
+            resource.path.unwrap_or_default(),
+            (resource.id.unwrap_or_default(), methods),
+        );
     }
+    Ok(Some(resources))
 }
 
 /// Validator name to id.
@@ -486,9 +570,7 @@ pub async fn create_rest_api(
         .send()
         .await
         .classified(SERVICE, op)?;
-    let api_id = created
-        .id
-        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
+    let api_id = created_id(created.id, op)?;
     let empty = empty_definition();
     let desired = desired_definition(spec, ctx)?;
     converge_definition(clients, &api_id, &empty, &desired).await?;
@@ -1013,45 +1095,41 @@ pub async fn observe_deployment(
     };
     let api_id = api.id.unwrap_or_default();
     let description = deployment_description(spec)?;
-    let mut position = None;
-    loop {
-        let page = clients
+    let fetch = |position| {
+        let request = clients
             .apigateway
             .get_deployments()
             .rest_api_id(&api_id)
             .limit(PAGE)
-            .set_position(position)
-            .send()
-            .await
-            .classified(SERVICE, "GetDeployments")
-            .found(&[])?;
-        let Some(page) = page else {
-            return Ok(None);
-        };
-        let found = page
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .find(|d| d.description.as_deref() == Some(description.as_str()));
-        if let Some(deployment) = found {
-            let id = deployment.id.unwrap_or_default();
-            let sha = description
-                .strip_prefix(DEFINITION_PREFIX)
-                .unwrap_or_default();
-            return Ok(Some(Observed {
-                physical_id: id.clone(),
-                outputs: Outputs::from([(OutputKey::Id, id)]),
-                fields: fields_of(vec![
-                    (field::REST_API_ID, Json::from(api_id)),
-                    (field::DEFINITION_SHA256, Json::from(sha)),
-                ]),
-            }));
+            .set_position(position);
+        async move {
+            let page = request
+                .send()
+                .await
+                .classified(SERVICE, "GetDeployments")
+                .found(&[])?;
+            Ok(page.map(|p| (p.items.unwrap_or_default(), p.position)))
         }
-        position = page.position;
-        if position.is_none() {
-            return Ok(None);
-        }
-    }
+    };
+    let found = find_in_pages(fetch, |d: &aws_sdk_apigateway::types::Deployment| {
+        d.description.as_deref() == Some(description.as_str())
+    })
+    .await?;
+    let Some(deployment) = found else {
+        return Ok(None);
+    };
+    let id = deployment.id.unwrap_or_default();
+    let sha = description
+        .strip_prefix(DEFINITION_PREFIX)
+        .unwrap_or_default();
+    Ok(Some(Observed {
+        physical_id: id.clone(),
+        outputs: Outputs::from([(OutputKey::Id, id)]),
+        fields: fields_of(vec![
+            (field::REST_API_ID, Json::from(api_id)),
+            (field::DEFINITION_SHA256, Json::from(sha)),
+        ]),
+    }))
 }
 
 /// CreateDeployment with the definition hash in its description (no stage: the stage
@@ -1071,9 +1149,7 @@ pub async fn create_deployment(
         .send()
         .await
         .classified(SERVICE, op)?;
-    let id = created
-        .id
-        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
+    let id = created_id(created.id, op)?;
     Ok(Outputs::from([(OutputKey::Id, id)]))
 }
 
@@ -1585,46 +1661,32 @@ fn role_not_ready(mut err: CloudError) -> CloudError {
 // ---------------------------------------------------------------------------------------
 
 fn usage_plan_arn(env: &Environment, id: &str) -> String {
-    format!(
-        "arn:{}:apigateway:{}::/usageplans/{id}",
-        env.partition, env.region
-    )
+    apigateway_arn(env, &format!("/usageplans/{id}"))
 }
 
 fn api_key_arn(env: &Environment, id: &str) -> String {
-    format!(
-        "arn:{}:apigateway:{}::/apikeys/{id}",
-        env.partition, env.region
-    )
+    apigateway_arn(env, &format!("/apikeys/{id}"))
 }
 
 async fn find_usage_plan(
     clients: &AwsClients,
     name: &str,
 ) -> Result<Option<aws_sdk_apigateway::types::UsagePlan>, CloudError> {
-    let mut position = None;
-    loop {
-        let page = clients
+    let fetch = |position| {
+        let request = clients
             .apigateway
             .get_usage_plans()
             .limit(PAGE)
-            .set_position(position)
-            .send()
-            .await
-            .classified(SERVICE, "GetUsagePlans")?;
-        let found = page
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .find(|p| p.name.as_deref() == Some(name));
-        if found.is_some() {
-            return Ok(found);
+            .set_position(position);
+        async move {
+            let page = request.send().await.classified(SERVICE, "GetUsagePlans")?;
+            Ok(Some((page.items.unwrap_or_default(), page.position)))
         }
-        position = page.position;
-        if position.is_none() {
-            return Ok(None);
-        }
-    }
+    };
+    find_in_pages(fetch, |p: &aws_sdk_apigateway::types::UsagePlan| {
+        p.name.as_deref() == Some(name)
+    })
+    .await
 }
 
 fn api_stages_json(plan: &aws_sdk_apigateway::types::UsagePlan) -> Json {
@@ -1645,20 +1707,13 @@ pub async fn observe_usage_plan(
     let Some(plan) = find_usage_plan(clients, &spec.physical_name).await? else {
         return Ok(None);
     };
-    let id = plan.id.clone().unwrap_or_default();
-    let tags: Tags = plan.tags.clone().unwrap_or_default().into_iter().collect();
-    Ok(Some(Observed {
-        physical_id: id.clone(),
-        outputs: Outputs::from([
-            (OutputKey::Id, id),
-            (OutputKey::Name, spec.physical_name.clone()),
-        ]),
-        fields: fields_of(vec![
-            (field::TAGS, tags_json(&tags)),
-            (
-                field::DESCRIPTION,
-                plan.description.clone().map_or(Json::Null, Json::from),
-            ),
+    let api_stages = api_stages_json(&plan);
+    Ok(Some(observed_by_name(
+        plan.id,
+        &spec.physical_name,
+        plan.tags,
+        plan.description,
+        vec![
             (
                 field::THROTTLE,
                 plan.throttle.as_ref().map_or(
@@ -1676,9 +1731,9 @@ pub async fn observe_usage_plan(
                     })
                 }),
             ),
-            (field::API_STAGES, api_stages_json(&plan)),
-        ]),
-    }))
+            (field::API_STAGES, api_stages),
+        ],
+    )))
 }
 
 /// CreateUsagePlan with throttle, quota, stages and tags in one call.
@@ -1741,13 +1796,8 @@ pub async fn create_usage_plan(
         .send()
         .await
         .classified(SERVICE, op)?;
-    let id = created
-        .id
-        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
-    Ok(Outputs::from([
-        (OutputKey::Id, id),
-        (OutputKey::Name, spec.physical_name.clone()),
-    ]))
+    let id = created_id(created.id, op)?;
+    Ok(id_and_name(id, &spec.physical_name))
 }
 
 /// The `apiStages` patches from `current` to `desired` (`{api_id}:{stage}` values).
@@ -1764,22 +1814,10 @@ fn api_stage_patches(current: &Json, desired: &Json) -> Vec<PatchOperation> {
     let (old, new) = (entries(current), entries(desired));
     let mut ops = Vec::new();
     for stage in old.iter().filter(|s| !new.contains(s)) {
-        ops.push(
-            PatchOperation::builder()
-                .op(Op::Remove)
-                .path("/apiStages")
-                .value(stage)
-                .build(),
-        );
+        ops.push(patch_op(Op::Remove, "/apiStages", stage));
     }
     for stage in new.iter().filter(|s| !old.contains(s)) {
-        ops.push(
-            PatchOperation::builder()
-                .op(Op::Add)
-                .path("/apiStages")
-                .value(stage)
-                .build(),
-        );
+        ops.push(patch_op(Op::Add, "/apiStages", stage));
     }
     ops
 }
@@ -1916,23 +1954,13 @@ pub async fn observe_api_key(
     let Some(key) = find_api_key(clients, &spec.physical_name).await? else {
         return Ok(None);
     };
-    let id = key.id.clone().unwrap_or_default();
-    let tags: Tags = key.tags.clone().unwrap_or_default().into_iter().collect();
-    Ok(Some(Observed {
-        physical_id: id.clone(),
-        outputs: Outputs::from([
-            (OutputKey::Id, id),
-            (OutputKey::Name, spec.physical_name.clone()),
-        ]),
-        fields: fields_of(vec![
-            (field::TAGS, tags_json(&tags)),
-            (
-                field::DESCRIPTION,
-                key.description.clone().map_or(Json::Null, Json::from),
-            ),
-            (field::ENABLED, Json::Bool(key.enabled)),
-        ]),
-    }))
+    Ok(Some(observed_by_name(
+        key.id,
+        &spec.physical_name,
+        key.tags,
+        key.description,
+        vec![(field::ENABLED, Json::Bool(key.enabled))],
+    )))
 }
 
 /// CreateApiKey; AWS generates the value, which the response carries and which is dropped
@@ -1955,13 +1983,8 @@ pub async fn create_api_key(
         .send()
         .await
         .classified(SERVICE, op)?;
-    let id = created
-        .id
-        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
-    Ok(Outputs::from([
-        (OutputKey::Id, id),
-        (OutputKey::Name, spec.physical_name.clone()),
-    ]))
+    let id = created_id(created.id, op)?;
+    Ok(id_and_name(id, &spec.physical_name))
 }
 
 /// One UpdateApiKey for description and enabled, then tag calls.
@@ -2087,9 +2110,7 @@ pub async fn create_usage_plan_key(
         .send()
         .await
         .classified(SERVICE, op)?;
-    let id = created
-        .id
-        .ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))?;
+    let id = created_id(created.id, op)?;
     Ok(Outputs::from([(OutputKey::Id, id)]))
 }
 
