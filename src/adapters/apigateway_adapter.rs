@@ -66,6 +66,21 @@ fn str_of<'a>(value: &'a Json, key: &str) -> &'a str {
     value.get(key).and_then(Json::as_str).unwrap_or_default()
 }
 
+/// A string field of an earlier observation (empty when it is not a string).
+fn observed_str<'a>(current: &'a Observed, name: &str) -> &'a str {
+    current
+        .fields
+        .get(name)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+}
+
+/// Tags as the SDK returns them, sorted.
+fn tags_of(tags: Option<&HashMap<String, String>>) -> Tags {
+    tags.map(|t| t.clone().into_iter().collect())
+        .unwrap_or_default()
+}
+
 fn bool_of(value: &Json, key: &str) -> bool {
     value.get(key).and_then(Json::as_bool).unwrap_or_default()
 }
@@ -250,7 +265,7 @@ fn observed_by_name(
     more: Vec<(&str, Json)>,
 ) -> Observed {
     let id = id.unwrap_or_default();
-    let tags: Tags = tags.unwrap_or_default().into_iter().collect();
+    let tags = tags_of(tags.as_ref());
     let mut fields = fields_of(vec![
         (field::TAGS, tags_json(&tags)),
         (
@@ -306,7 +321,7 @@ pub async fn observe_rest_api(
     let Some(definition) = read_definition(clients, &api_id).await? else {
         return Ok(None);
     };
-    let tags: Tags = api.tags.clone().unwrap_or_default().into_iter().collect();
+    let tags = tags_of(api.tags.as_ref());
     let endpoint_types: Vec<Json> = api
         .endpoint_configuration
         .as_ref()
@@ -823,14 +838,7 @@ async fn converge_definition(
         if old.is_some() && !same_method {
             // Request settings changed: the method is put again from scratch (the stage
             // keeps serving its deployment's snapshot meanwhile).
-            api.delete_method()
-                .rest_api_id(api_id)
-                .resource_id(&resource_id)
-                .http_method(verb)
-                .send()
-                .await
-                .classified(SERVICE, "DeleteMethod")
-                .found(&[])?;
+            delete_method(clients, api_id, &resource_id, verb).await?;
         }
         if !same_method {
             put_method(clients, api_id, &resource_id, verb, want, &validator_ids).await?;
@@ -882,14 +890,7 @@ async fn converge_definition(
     {
         let (verb, path) = key.split_once(' ').unwrap_or((key.as_str(), "/"));
         if let Some(resource_id) = resources.get(path) {
-            api.delete_method()
-                .rest_api_id(api_id)
-                .resource_id(resource_id)
-                .http_method(verb)
-                .send()
-                .await
-                .classified(SERVICE, "DeleteMethod")
-                .found(&[])?;
+            delete_method(clients, api_id, resource_id, verb).await?;
         }
     }
     // Extra resources, children first (deleting a parent removes its children anyway).
@@ -961,6 +962,26 @@ async fn converge_definition(
             .classified(SERVICE, "DeleteModel")
             .found(&[])?;
     }
+    Ok(())
+}
+
+/// DeleteMethod; a method already gone is not an error.
+async fn delete_method(
+    clients: &AwsClients,
+    api_id: &str,
+    resource_id: &str,
+    verb: &str,
+) -> Result<(), CloudError> {
+    clients
+        .apigateway
+        .delete_method()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(verb)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteMethod")
+        .found(&[])?;
     Ok(())
 }
 
@@ -1160,11 +1181,7 @@ pub async fn delete_deployment(
     current: &Observed,
     ctx: &StepContext,
 ) -> Result<(), CloudError> {
-    let api_id = current
-        .fields
-        .get(field::REST_API_ID)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let api_id = observed_str(current, field::REST_API_ID);
     let deployment_id = current.physical_id.as_str();
     let stages = clients
         .apigateway
@@ -1295,7 +1312,7 @@ pub async fn read_stage(
     let Some(stage) = stage else {
         return Ok(None);
     };
-    let tags: Tags = stage.tags.clone().unwrap_or_default().into_iter().collect();
+    let tags = tags_of(stage.tags.as_ref());
     let access_log = stage.access_log_settings.as_ref().map_or(
         Json::Null,
         |a| json!({"destination_arn": a.destination_arn, "format": a.format}),
@@ -1522,11 +1539,7 @@ pub async fn update_stage(
     changed: &[String],
     ctx: &StepContext,
 ) -> Result<Outputs, CloudError> {
-    let api_id = current
-        .fields
-        .get(field::REST_API_ID)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let api_id = observed_str(current, field::REST_API_ID);
     let name = spec.physical_name.as_str();
     let mut patches = Vec::new();
     for field_name in changed {
@@ -1555,16 +1568,8 @@ pub async fn update_stage(
 
 /// DeleteStage; a stage already gone is not an error.
 pub async fn delete_stage(clients: &AwsClients, current: &Observed) -> Result<(), CloudError> {
-    let api_id = current
-        .fields
-        .get(field::REST_API_ID)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
-    let name = current
-        .fields
-        .get(field::STAGE_NAME)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let api_id = observed_str(current, field::REST_API_ID);
+    let name = observed_str(current, field::STAGE_NAME);
     clients
         .apigateway
         .delete_stage()
@@ -2119,19 +2124,11 @@ pub async fn delete_usage_plan_key(
     clients: &AwsClients,
     current: &Observed,
 ) -> Result<(), CloudError> {
-    let text = |name: &str| {
-        current
-            .fields
-            .get(name)
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
     clients
         .apigateway
         .delete_usage_plan_key()
-        .usage_plan_id(text(field::USAGE_PLAN_ID))
-        .key_id(text(field::KEY_ID))
+        .usage_plan_id(observed_str(current, field::USAGE_PLAN_ID))
+        .key_id(observed_str(current, field::KEY_ID))
         .send()
         .await
         .classified(SERVICE, "DeleteUsagePlanKey")
