@@ -245,6 +245,35 @@ async fn tag_resource(
     Ok(())
 }
 
+/// How the stage, the usage plan and the API key are updated: the tags through the tagging
+/// calls on `arn`, every other changed field as the patches `patches_for` gives (or its
+/// error), then one `send` of all the patches when there are any.
+async fn patch_update<Fut>(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    current: &Observed,
+    changed: &[String],
+    arn: &str,
+    mut patches_for: impl FnMut(&str) -> Result<Vec<PatchOperation>, CloudError>,
+    send: impl FnOnce(Vec<PatchOperation>) -> Fut,
+) -> Result<(), CloudError>
+where
+    Fut: Future<Output = Result<(), CloudError>>,
+{
+    let mut patches = Vec::new();
+    for name in changed {
+        if name == field::TAGS {
+            tag_resource(clients, arn, &observed_tags(current), &spec.tags).await?;
+        } else {
+            patches.extend(patches_for(name)?);
+        }
+    }
+    if patches.is_empty() {
+        return Ok(());
+    }
+    send(patches).await
+}
+
 /// The `id` a Create call returned; its absence is a fatal error of `op`.
 fn created_id(id: Option<String>, op: &str) -> Result<String, CloudError> {
     id.ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))
@@ -1541,25 +1570,17 @@ pub async fn update_stage(
 ) -> Result<Outputs, CloudError> {
     let api_id = observed_str(current, field::REST_API_ID);
     let name = spec.physical_name.as_str();
-    let mut patches = Vec::new();
-    for field_name in changed {
-        if field_name == field::TAGS {
-            tag_resource(
-                clients,
-                &stage_arn(&ctx.env, api_id, name),
-                &observed_tags(current),
-                &spec.tags,
-            )
-            .await?;
-        } else if STAGE_PATCHED.contains(&field_name.as_str()) {
-            let desired = resolved_field(spec, field_name, ctx, SERVICE, "UpdateStage")?;
-            let old = current.fields.get(field_name).unwrap_or(&Json::Null);
-            patches.extend(stage_patches(field_name, old, &desired));
-        } else {
+    let patches_for = |field_name: &str| {
+        if !STAGE_PATCHED.contains(&field_name) {
             return Err(unknown_field(spec, field_name));
         }
-    }
-    update_stage_call(clients, api_id, name, patches).await?;
+        let desired = resolved_field(spec, field_name, ctx, SERVICE, "UpdateStage")?;
+        let old = current.fields.get(field_name).unwrap_or(&Json::Null);
+        Ok(stage_patches(field_name, old, &desired))
+    };
+    let send = |patches| update_stage_call(clients, api_id, name, patches);
+    let arn = stage_arn(&ctx.env, api_id, name);
+    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
     if changed.iter().any(|c| c == field::CACHE_CLUSTER) {
         wait_for_cache(clients, api_id, name, ctx).await?;
     }
@@ -1837,19 +1858,10 @@ pub async fn update_usage_plan(
 ) -> Result<Outputs, CloudError> {
     let op = "UpdateUsagePlan";
     let id = current.physical_id.as_str();
-    let mut patches = Vec::new();
-    for name in changed {
+    let patches_for = |name: &str| {
         let old = current.fields.get(name).unwrap_or(&Json::Null);
-        match name.as_str() {
-            field::TAGS => {
-                tag_resource(
-                    clients,
-                    &usage_plan_arn(&ctx.env, id),
-                    &observed_tags(current),
-                    &spec.tags,
-                )
-                .await?;
-            }
+        let mut patches = Vec::new();
+        match name {
             field::DESCRIPTION => {
                 let want = resolved_field(spec, name, ctx, SERVICE, op)?;
                 patches.push(replace_op("/description", patch_value(&want)));
@@ -1881,8 +1893,9 @@ pub async fn update_usage_plan(
             }
             _ => return Err(unknown_field(spec, name)),
         }
-    }
-    if !patches.is_empty() {
+        Ok(patches)
+    };
+    let send = |patches| async move {
         clients
             .apigateway
             .update_usage_plan()
@@ -1891,7 +1904,10 @@ pub async fn update_usage_plan(
             .send()
             .await
             .classified(SERVICE, op)?;
-    }
+        Ok(())
+    };
+    let arn = usage_plan_arn(&ctx.env, id);
+    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
@@ -2002,31 +2018,16 @@ pub async fn update_api_key(
 ) -> Result<Outputs, CloudError> {
     let op = "UpdateApiKey";
     let id = current.physical_id.as_str();
-    let mut patches = Vec::new();
-    for name in changed {
-        match name.as_str() {
-            field::TAGS => {
-                tag_resource(
-                    clients,
-                    &api_key_arn(&ctx.env, id),
-                    &observed_tags(current),
-                    &spec.tags,
-                )
-                .await?;
-            }
-            field::DESCRIPTION | field::ENABLED => {
-                let want = resolved_field(spec, name, ctx, SERVICE, op)?;
-                let path = if name == field::ENABLED {
-                    "/enabled"
-                } else {
-                    "/description"
-                };
-                patches.push(replace_op(path, patch_value(&want)));
-            }
+    let patches_for = |name: &str| {
+        let path = match name {
+            field::ENABLED => "/enabled",
+            field::DESCRIPTION => "/description",
             _ => return Err(unknown_field(spec, name)),
-        }
-    }
-    if !patches.is_empty() {
+        };
+        let want = resolved_field(spec, name, ctx, SERVICE, op)?;
+        Ok(vec![replace_op(path, patch_value(&want))])
+    };
+    let send = |patches| async move {
         clients
             .apigateway
             .update_api_key()
@@ -2035,7 +2036,10 @@ pub async fn update_api_key(
             .send()
             .await
             .classified(SERVICE, op)?;
-    }
+        Ok(())
+    };
+    let arn = api_key_arn(&ctx.env, id);
+    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
