@@ -251,12 +251,7 @@ async fn code_only_change_uploads_publishes_and_moves_the_aliases(endpoint: &str
         .map(|spec| spec.physical_name.clone())
         .collect();
     assert_eq!(functions.len(), 4);
-    let (aws, _) = AwsCloud::connect(&AwsAccess {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(endpoint.to_owned()),
-    })
-    .await;
+    let (aws, _) = AwsCloud::connect(&moto_access(endpoint)).await;
     let other_code = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
     for name in &functions {
         aws.clients()
