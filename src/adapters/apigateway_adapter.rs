@@ -66,6 +66,21 @@ fn str_of<'a>(value: &'a Json, key: &str) -> &'a str {
     value.get(key).and_then(Json::as_str).unwrap_or_default()
 }
 
+/// A string field of an earlier observation (empty when it is not a string).
+fn observed_str<'a>(current: &'a Observed, name: &str) -> &'a str {
+    current
+        .fields
+        .get(name)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+}
+
+/// Tags as the SDK returns them, sorted.
+fn tags_of(tags: Option<&HashMap<String, String>>) -> Tags {
+    tags.map(|t| t.clone().into_iter().collect())
+        .unwrap_or_default()
+}
+
 fn bool_of(value: &Json, key: &str) -> bool {
     value.get(key).and_then(Json::as_bool).unwrap_or_default()
 }
@@ -230,6 +245,35 @@ async fn tag_resource(
     Ok(())
 }
 
+/// How the stage, the usage plan and the API key are updated: the tags through the tagging
+/// calls on `arn`, every other changed field as the patches `patches_for` gives (or its
+/// error), then one `send` of all the patches when there are any.
+async fn patch_update<Fut>(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    current: &Observed,
+    changed: &[String],
+    arn: &str,
+    mut patches_for: impl FnMut(&str) -> Result<Vec<PatchOperation>, CloudError>,
+    send: impl FnOnce(Vec<PatchOperation>) -> Fut,
+) -> Result<(), CloudError>
+where
+    Fut: Future<Output = Result<(), CloudError>>,
+{
+    let mut patches = Vec::new();
+    for name in changed {
+        if name == field::TAGS {
+            tag_resource(clients, arn, &observed_tags(current), &spec.tags).await?;
+        } else {
+            patches.extend(patches_for(name)?);
+        }
+    }
+    if patches.is_empty() {
+        return Ok(());
+    }
+    send(patches).await
+}
+
 /// The `id` a Create call returned; its absence is a fatal error of `op`.
 fn created_id(id: Option<String>, op: &str) -> Result<String, CloudError> {
     id.ok_or_else(|| CloudError::fatal(SERVICE, op, "the response has no `id`"))
@@ -250,7 +294,7 @@ fn observed_by_name(
     more: Vec<(&str, Json)>,
 ) -> Observed {
     let id = id.unwrap_or_default();
-    let tags: Tags = tags.unwrap_or_default().into_iter().collect();
+    let tags = tags_of(tags.as_ref());
     let mut fields = fields_of(vec![
         (field::TAGS, tags_json(&tags)),
         (
@@ -306,7 +350,7 @@ pub async fn observe_rest_api(
     let Some(definition) = read_definition(clients, &api_id).await? else {
         return Ok(None);
     };
-    let tags: Tags = api.tags.clone().unwrap_or_default().into_iter().collect();
+    let tags = tags_of(api.tags.as_ref());
     let endpoint_types: Vec<Json> = api
         .endpoint_configuration
         .as_ref()
@@ -823,14 +867,7 @@ async fn converge_definition(
         if old.is_some() && !same_method {
             // Request settings changed: the method is put again from scratch (the stage
             // keeps serving its deployment's snapshot meanwhile).
-            api.delete_method()
-                .rest_api_id(api_id)
-                .resource_id(&resource_id)
-                .http_method(verb)
-                .send()
-                .await
-                .classified(SERVICE, "DeleteMethod")
-                .found(&[])?;
+            delete_method(clients, api_id, &resource_id, verb).await?;
         }
         if !same_method {
             put_method(clients, api_id, &resource_id, verb, want, &validator_ids).await?;
@@ -882,14 +919,7 @@ async fn converge_definition(
     {
         let (verb, path) = key.split_once(' ').unwrap_or((key.as_str(), "/"));
         if let Some(resource_id) = resources.get(path) {
-            api.delete_method()
-                .rest_api_id(api_id)
-                .resource_id(resource_id)
-                .http_method(verb)
-                .send()
-                .await
-                .classified(SERVICE, "DeleteMethod")
-                .found(&[])?;
+            delete_method(clients, api_id, resource_id, verb).await?;
         }
     }
     // Extra resources, children first (deleting a parent removes its children anyway).
@@ -961,6 +991,26 @@ async fn converge_definition(
             .classified(SERVICE, "DeleteModel")
             .found(&[])?;
     }
+    Ok(())
+}
+
+/// DeleteMethod; a method already gone is not an error.
+async fn delete_method(
+    clients: &AwsClients,
+    api_id: &str,
+    resource_id: &str,
+    verb: &str,
+) -> Result<(), CloudError> {
+    clients
+        .apigateway
+        .delete_method()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(verb)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteMethod")
+        .found(&[])?;
     Ok(())
 }
 
@@ -1160,11 +1210,7 @@ pub async fn delete_deployment(
     current: &Observed,
     ctx: &StepContext,
 ) -> Result<(), CloudError> {
-    let api_id = current
-        .fields
-        .get(field::REST_API_ID)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let api_id = observed_str(current, field::REST_API_ID);
     let deployment_id = current.physical_id.as_str();
     let stages = clients
         .apigateway
@@ -1295,7 +1341,7 @@ pub async fn read_stage(
     let Some(stage) = stage else {
         return Ok(None);
     };
-    let tags: Tags = stage.tags.clone().unwrap_or_default().into_iter().collect();
+    let tags = tags_of(stage.tags.as_ref());
     let access_log = stage.access_log_settings.as_ref().map_or(
         Json::Null,
         |a| json!({"destination_arn": a.destination_arn, "format": a.format}),
@@ -1522,31 +1568,19 @@ pub async fn update_stage(
     changed: &[String],
     ctx: &StepContext,
 ) -> Result<Outputs, CloudError> {
-    let api_id = current
-        .fields
-        .get(field::REST_API_ID)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let api_id = observed_str(current, field::REST_API_ID);
     let name = spec.physical_name.as_str();
-    let mut patches = Vec::new();
-    for field_name in changed {
-        if field_name == field::TAGS {
-            tag_resource(
-                clients,
-                &stage_arn(&ctx.env, api_id, name),
-                &observed_tags(current),
-                &spec.tags,
-            )
-            .await?;
-        } else if STAGE_PATCHED.contains(&field_name.as_str()) {
-            let desired = resolved_field(spec, field_name, ctx, SERVICE, "UpdateStage")?;
-            let old = current.fields.get(field_name).unwrap_or(&Json::Null);
-            patches.extend(stage_patches(field_name, old, &desired));
-        } else {
+    let patches_for = |field_name: &str| {
+        if !STAGE_PATCHED.contains(&field_name) {
             return Err(unknown_field(spec, field_name));
         }
-    }
-    update_stage_call(clients, api_id, name, patches).await?;
+        let desired = resolved_field(spec, field_name, ctx, SERVICE, "UpdateStage")?;
+        let old = current.fields.get(field_name).unwrap_or(&Json::Null);
+        Ok(stage_patches(field_name, old, &desired))
+    };
+    let send = |patches| update_stage_call(clients, api_id, name, patches);
+    let arn = stage_arn(&ctx.env, api_id, name);
+    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
     if changed.iter().any(|c| c == field::CACHE_CLUSTER) {
         wait_for_cache(clients, api_id, name, ctx).await?;
     }
@@ -1555,16 +1589,8 @@ pub async fn update_stage(
 
 /// DeleteStage; a stage already gone is not an error.
 pub async fn delete_stage(clients: &AwsClients, current: &Observed) -> Result<(), CloudError> {
-    let api_id = current
-        .fields
-        .get(field::REST_API_ID)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
-    let name = current
-        .fields
-        .get(field::STAGE_NAME)
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+    let api_id = observed_str(current, field::REST_API_ID);
+    let name = observed_str(current, field::STAGE_NAME);
     clients
         .apigateway
         .delete_stage()
@@ -1832,19 +1858,10 @@ pub async fn update_usage_plan(
 ) -> Result<Outputs, CloudError> {
     let op = "UpdateUsagePlan";
     let id = current.physical_id.as_str();
-    let mut patches = Vec::new();
-    for name in changed {
+    let patches_for = |name: &str| {
         let old = current.fields.get(name).unwrap_or(&Json::Null);
-        match name.as_str() {
-            field::TAGS => {
-                tag_resource(
-                    clients,
-                    &usage_plan_arn(&ctx.env, id),
-                    &observed_tags(current),
-                    &spec.tags,
-                )
-                .await?;
-            }
+        let mut patches = Vec::new();
+        match name {
             field::DESCRIPTION => {
                 let want = resolved_field(spec, name, ctx, SERVICE, op)?;
                 patches.push(replace_op("/description", patch_value(&want)));
@@ -1876,8 +1893,9 @@ pub async fn update_usage_plan(
             }
             _ => return Err(unknown_field(spec, name)),
         }
-    }
-    if !patches.is_empty() {
+        Ok(patches)
+    };
+    let send = |patches| async move {
         clients
             .apigateway
             .update_usage_plan()
@@ -1886,7 +1904,10 @@ pub async fn update_usage_plan(
             .send()
             .await
             .classified(SERVICE, op)?;
-    }
+        Ok(())
+    };
+    let arn = usage_plan_arn(&ctx.env, id);
+    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
@@ -1997,31 +2018,16 @@ pub async fn update_api_key(
 ) -> Result<Outputs, CloudError> {
     let op = "UpdateApiKey";
     let id = current.physical_id.as_str();
-    let mut patches = Vec::new();
-    for name in changed {
-        match name.as_str() {
-            field::TAGS => {
-                tag_resource(
-                    clients,
-                    &api_key_arn(&ctx.env, id),
-                    &observed_tags(current),
-                    &spec.tags,
-                )
-                .await?;
-            }
-            field::DESCRIPTION | field::ENABLED => {
-                let want = resolved_field(spec, name, ctx, SERVICE, op)?;
-                let path = if name == field::ENABLED {
-                    "/enabled"
-                } else {
-                    "/description"
-                };
-                patches.push(replace_op(path, patch_value(&want)));
-            }
+    let patches_for = |name: &str| {
+        let path = match name {
+            field::ENABLED => "/enabled",
+            field::DESCRIPTION => "/description",
             _ => return Err(unknown_field(spec, name)),
-        }
-    }
-    if !patches.is_empty() {
+        };
+        let want = resolved_field(spec, name, ctx, SERVICE, op)?;
+        Ok(vec![replace_op(path, patch_value(&want))])
+    };
+    let send = |patches| async move {
         clients
             .apigateway
             .update_api_key()
@@ -2030,7 +2036,10 @@ pub async fn update_api_key(
             .send()
             .await
             .classified(SERVICE, op)?;
-    }
+        Ok(())
+    };
+    let arn = api_key_arn(&ctx.env, id);
+    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
@@ -2119,19 +2128,11 @@ pub async fn delete_usage_plan_key(
     clients: &AwsClients,
     current: &Observed,
 ) -> Result<(), CloudError> {
-    let text = |name: &str| {
-        current
-            .fields
-            .get(name)
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
     clients
         .apigateway
         .delete_usage_plan_key()
-        .usage_plan_id(text(field::USAGE_PLAN_ID))
-        .key_id(text(field::KEY_ID))
+        .usage_plan_id(observed_str(current, field::USAGE_PLAN_ID))
+        .key_id(observed_str(current, field::KEY_ID))
         .send()
         .await
         .classified(SERVICE, "DeleteUsagePlanKey")
