@@ -4,11 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
+use txdeploy::adapters::call_counter::is_read;
 use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter};
 use txdeploy::app::session::Session;
 use txdeploy::config::Config;
@@ -246,6 +247,19 @@ async fn whole_stack_applies_converges_changes_one_setting_at_a_time_and_destroy
     )
     .await;
 
+    one_setting(
+        &endpoint,
+        &prefix,
+        &mut config,
+        "alarm threshold",
+        |c| {
+            c.alarms.p99_latency_ms = 1500;
+        },
+        &["alarm/api-p99-latency"],
+    )
+    .await;
+    code_only_change_uploads_publishes_and_moves_the_aliases(&endpoint, &config).await;
+
     let (last, _) = session(config.clone(), &endpoint).await;
     apply(&last, PlanOptions::destroy(true)).await;
     let (after, _) = session(config, &endpoint).await;
@@ -257,4 +271,77 @@ async fn whole_stack_applies_converges_changes_one_setting_at_a_time_and_destroy
         .filter(|id| id.kind() != ResourceKind::ApiAccount)
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The deploy path of a code-only change: each function's code differs from the embedded
+/// bundle (changed here out of band, which is what a new bundle looks like to the deployer),
+/// so the apply uploads it, publishes a version and moves the `live` alias: nothing else.
+async fn code_only_change_uploads_publishes_and_moves_the_aliases(endpoint: &str, config: &Config) {
+    let (s, counter) = session(config.clone(), endpoint).await;
+    let functions: Vec<String> = s
+        .graph
+        .in_order()
+        .filter(|spec| spec.id.kind() == ResourceKind::Function)
+        .map(|spec| spec.physical_name.clone())
+        .collect();
+    assert_eq!(functions.len(), 4);
+    let (aws, _) = AwsCloud::connect(&AwsAccess {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint.to_owned()),
+    })
+    .await;
+    let other_code = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
+    for name in &functions {
+        aws.clients()
+            .lambda
+            .update_function_code()
+            .function_name(name)
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(other_code.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let before = counter.snapshot();
+    let plan = apply(&s, PlanOptions::apply()).await;
+    let mut expected: BTreeSet<String> = functions_and_aliases();
+    expected.extend(moto_gap_ids());
+    assert_eq!(changed_ids(&plan), expected, "code-only change");
+    let calls: BTreeMap<String, u64> = counter
+        .snapshot()
+        .since(&before)
+        .by_operation()
+        .into_iter()
+        .map(|((service, op), n)| (format!("{service}:{op}"), n))
+        .filter(|(op, _)| {
+            !is_read(op.rsplit(':').next().unwrap_or(op))
+                && op != "API Gateway:UpdateAccount"
+                && !MOTO_GAP_CALLS.contains(&op.as_str())
+        })
+        .collect();
+    eprintln!("code-only change: {calls:?}");
+    let want: BTreeMap<String, u64> = [
+        "Lambda:PublishVersion",
+        "Lambda:UpdateAlias",
+        "Lambda:UpdateFunctionCode",
+    ]
+    .iter()
+    .map(|op| ((*op).to_owned(), 4))
+    .collect();
+    assert_eq!(
+        calls, want,
+        "UpdateFunctionCode + PublishVersion + alias move, and nothing else"
+    );
+}
+
+fn functions_and_aliases() -> BTreeSet<String> {
+    [
+        "transaction-validator",
+        "notification-handler",
+        "analytics-processor",
+        "reporting-processor",
+    ]
+    .iter()
+    .flat_map(|f| [format!("function/{f}"), format!("lambda_alias/{f}")])
+    .collect()
 }
