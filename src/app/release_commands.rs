@@ -12,7 +12,8 @@ use crate::engine::executor::ApplyReport;
 use crate::plan::{Plan, PlanOptions};
 use crate::release::rollback::{self, RollbackStep, beyond_aliases, choose_target, live_state};
 use crate::release::{
-    LiveState, Release, ReleaseError, S3ReleaseStore, config_differences, load_all, record,
+    CurrentRelease, LiveState, Release, ReleaseError, S3ReleaseStore, config_differences,
+    current_release, load_all, record,
 };
 use crate::spec::{ResourceId, ResourceKind};
 use crate::state::lock::StackLock;
@@ -49,15 +50,7 @@ pub async fn record_after_apply(
     plan: &Plan,
     report: &ApplyReport,
 ) {
-    let result = async {
-        let store = store_for(session, aws.clients())?;
-        let recorded = record::record(&store, aws, &session.config, &session.graph, plan, report)
-            .await
-            .map_err(release_error)?;
-        Ok::<_, RunError>(recorded.map(|r| (store.location(r.number), r)))
-    }
-    .await;
-    match (result, ctx.output) {
+    match (record_release(session, aws, plan, report).await, ctx.output) {
         (Ok(None), _) => {}
         (Ok(Some((location, release))), OutputMode::Json) => println!(
             "{}",
@@ -84,6 +77,36 @@ pub async fn record_after_apply(
             }
         }
     }
+}
+
+/// The current release of `session`'s stack, for the TUI's launch screen; the error is the
+/// message to show.
+pub async fn current(
+    session: &Session,
+    clients: &AwsClients,
+) -> Result<Option<CurrentRelease>, String> {
+    let store = store_for(session, clients).map_err(|e| e.to_string())?;
+    let live = live_state(session.cloud.as_ref(), &session.graph, &session.env)
+        .await
+        .map_err(|e| format!("{e}; next: {}", crate::report::next_step(&e)))?;
+    current_release(&store, &live)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Records the release of a succeeded apply (`apply` and the TUI's apply): `None` when the
+/// plan changed neither functions nor API, else where the record went and the record.
+pub async fn record_release(
+    session: &Session,
+    aws: &AwsCloud,
+    plan: &Plan,
+    report: &ApplyReport,
+) -> Result<Option<(String, Release)>, RunError> {
+    let store = store_for(session, aws.clients())?;
+    let recorded = record::record(&store, aws, &session.config, &session.graph, plan, report)
+        .await
+        .map_err(release_error)?;
+    Ok(recorded.map(|r| (store.location(r.number), r)))
 }
 
 /// One release as a line of `txdeploy releases --json`.

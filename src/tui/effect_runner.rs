@@ -15,6 +15,7 @@ use super::app_state::LocalState;
 use super::effect::Effect;
 use crate::adapters::{AwsAccess, AwsClients, AwsCloud};
 use crate::app::commands::{apply_error, execute_plan};
+use crate::app::release_commands;
 use crate::app::session::Session;
 use crate::app::{AppContext, RunError};
 use crate::cloud::Cloud;
@@ -54,6 +55,8 @@ pub struct EffectRunner {
     config: Config,
     state_root: PathBuf,
     cloud: Arc<dyn Cloud>,
+    /// The same cloud, for the calls outside the `Cloud` boundary (release records).
+    aws: Arc<AwsCloud>,
     clients: AwsClients,
     tx: Sender,
     start: Instant,
@@ -79,13 +82,15 @@ impl EffectRunner {
     ) -> Self {
         let (cloud, _calls) = AwsCloud::connect(&AwsAccess::from(&ctx.config.aws)).await;
         let clients = cloud.clients().clone();
+        let aws = Arc::new(cloud);
         let tx = Sender { tx };
         let (monitor_tx, monitor_rx) = unbounded_channel();
         let pollers = PollerControl::new(MetricWindow::default(), CancellationToken::new());
         let mut runner = Self {
             config: ctx.config.clone(),
             state_root: ctx.global.state_dir.clone(),
-            cloud: Arc::new(cloud),
+            cloud: aws.clone(),
+            aws,
             clients,
             tx,
             start,
@@ -152,23 +157,36 @@ impl EffectRunner {
         let tx = self.tx.clone();
         let config = self.config.clone();
         let cloud = Arc::clone(&self.cloud);
+        let clients = self.clients.clone();
         // Local tasks: the observer's futures are not provably `Send` (a higher-ranked
         // lifetime in its closures), and the TUI loop runs inside a `LocalSet` anyway.
         self.tasks.push(tokio::task::spawn_local(async move {
             match Session::open(config, cloud).await {
                 Ok(session) => {
                     tx.send(AppEvent::Loaded(Loaded::Account(Ok(session.env.clone()))));
-                    let plan = match session.observe().await {
-                        Ok(observed) => Ok(Box::new(session.plan(&observed, PlanOptions::apply()))),
-                        Err(error) => Err(format!("{error}; next: {}", next_step(&error))),
+                    let planned = async {
+                        let plan = match session.observe().await {
+                            Ok(observed) => {
+                                Ok(Box::new(session.plan(&observed, PlanOptions::apply())))
+                            }
+                            Err(error) => Err(format!("{error}; next: {}", next_step(&error))),
+                        };
+                        tx.send(AppEvent::Loaded(Loaded::Plan(plan)));
                     };
-                    tx.send(AppEvent::Loaded(Loaded::Plan(plan)));
+                    let released = async {
+                        let release = release_commands::current(&session, &clients).await;
+                        tx.send(AppEvent::Loaded(Loaded::Release(release)));
+                    };
+                    tokio::join!(planned, released);
                 }
                 Err(error) => {
                     let message = error.to_string();
                     tx.send(AppEvent::Loaded(Loaded::Account(Err(message.clone()))));
                     tx.send(AppEvent::Loaded(Loaded::Plan(Err(format!(
                         "cannot plan without the account: {message}"
+                    )))));
+                    tx.send(AppEvent::Loaded(Loaded::Release(Err(format!(
+                        "cannot read releases without the account: {message}"
                     )))));
                 }
             }
@@ -201,6 +219,7 @@ impl EffectRunner {
         let job = ApplyRun {
             config: self.config.clone(),
             cloud: Arc::clone(&self.cloud),
+            aws: Arc::clone(&self.aws),
             state_root: self.state_root.clone(),
             tx: self.tx.clone(),
             start: self.start,
@@ -289,6 +308,7 @@ pub fn same_changes(a: &Plan, b: &Plan) -> bool {
 struct ApplyRun {
     config: Config,
     cloud: Arc<dyn Cloud>,
+    aws: Arc<AwsCloud>,
     state_root: PathBuf,
     tx: Sender,
     start: Instant,
@@ -350,6 +370,21 @@ impl ApplyRun {
         .await;
         // The executor dropped its sink; every event reaches the loop before `Finished`.
         let _ = forward.await;
+        if let Ok(report) = &result
+            && report.outcome == ApplyOutcome::Succeeded
+        {
+            // Under the lock, like `txdeploy apply`. The apply itself succeeded: a release
+            // that could not be recorded is logged, not turned into a failed apply.
+            match release_commands::record_release(&session, &self.aws, &fresh, report).await {
+                Ok(Some((location, release))) => {
+                    tracing::info!("release {} recorded: {location}", release.number);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!("the apply succeeded but its release was not recorded: {error}")
+                }
+            }
+        }
         drop(lock);
         let (outcome, error) = match result {
             Ok(report) => (

@@ -333,6 +333,10 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
     let forward = binary(&endpoint, &prefix)
         .args(["rollback", "--to", "3"])
         .run();
+    eprintln!(
+        "`txdeploy rollback --to 3` through the binary:\n{}",
+        forward.stdout
+    );
     forward
         .code(0)
         .stdout_has("from release 1 to release 3")
@@ -383,6 +387,41 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
     refused
         .code(1)
         .stderr_has("release 2 can no longer be restored");
+
+    // `--apply-config`: back to release 1 from a config that differs from its snapshot.
+    // Release 1 had maxReceiveCount 3; the queues hold 5 (release 3): the config plan puts
+    // 3 back. Its memory (1024, frozen in version 1) is not re-applied, so the validator's
+    // alias stays on release 1's version instead of moving to a newly published one.
+    // Last, because that plan also restores the TLS-only bucket policy this test left out.
+    let config_rollback = binary(&endpoint, &prefix)
+        .env("TXDEPLOY_QUEUES__MAX_RECEIVE_COUNT", "7")
+        .args(["rollback", "--to", "1", "--apply-config", "--yes"])
+        .run();
+    config_rollback
+        .code(0)
+        .stdout_has("rolled back to release 1")
+        .stdout_has("queues.max_receive_count: 7 now, 3 in release 1")
+        .stdout_has("config of release 1 applied");
+    assert_eq!(aliases(&fresh, &first).await, targets_of(&first));
+    let sqs = &fresh.aws.clients().sqs;
+    let url = sqs
+        .get_queue_url()
+        .queue_name(format!("{prefix}-dev-analytics"))
+        .send()
+        .await
+        .unwrap();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url.queue_url().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .unwrap();
+    let redrive: serde_json::Value = serde_json::from_str(
+        &attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy],
+    )
+    .unwrap();
+    assert_eq!(redrive["maxReceiveCount"], 3, "{redrive}");
 }
 
 /// moto gap: with the stack's TLS-only bucket policy moto refuses every object call, so
