@@ -272,6 +272,7 @@ pub async fn rollback(ctx: &AppContext, args: &RollbackArgs) -> Result<Outcome, 
         );
     }
     let output = ctx.output;
+    let before = counter.snapshot();
     let report = rollback::roll_back(
         aws.as_ref(),
         aws.as_ref(),
@@ -282,6 +283,8 @@ pub async fn rollback(ctx: &AppContext, args: &RollbackArgs) -> Result<Outcome, 
     )
     .await
     .map_err(|e| RunError::Release(format!("rollback to release {} failed: {e}", target.number)))?;
+    // The rollback's own calls, apart from the config plan that may follow.
+    let calls = counter.snapshot().since(&before);
     match ctx.output {
         OutputMode::Json => println!(
             "{}",
@@ -290,14 +293,25 @@ pub async fn rollback(ctx: &AppContext, args: &RollbackArgs) -> Result<Outcome, 
                 "to": target.number,
                 "moved": report.moved(),
                 "elapsed_ms": report.elapsed.as_millis(),
+                "reads": calls.reads(),
+                "mutations": calls.mutations(),
             })
         ),
-        _ => println!(
-            "rolled back to release {} in {:.2} s ({} moved, verified by reading back).",
-            target.number,
-            report.elapsed.as_secs_f64(),
-            report.moved()
-        ),
+        _ => {
+            println!(
+                "rolled back to release {} in {:.2} s ({} moved, verified by reading back; \
+                 {} reads, {} mutations).",
+                target.number,
+                report.elapsed.as_secs_f64(),
+                report.moved(),
+                calls.reads(),
+                calls.mutations()
+            );
+            println!(
+                "note: the config file is unchanged; the next `txdeploy apply` deploys what it \
+                 describes again."
+            );
+        }
     }
     config_followup(ctx, &aws, target, args).await?;
     print_calls(ctx, &counter);
