@@ -167,6 +167,44 @@ impl LiveState {
     }
 }
 
+/// The release the launch screen names: the newest live one, else the newest recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentRelease {
+    pub number: u64,
+    pub created_at: String,
+    /// Whether what is live is exactly this release (false: a later apply or a manual change
+    /// moved something, or the newest release was rolled back from).
+    pub live: bool,
+}
+
+/// The current release of a stack: newest first, reading records only until one is live
+/// (usually the first), so a long history costs one read.
+pub async fn current_release(
+    store: &dyn ReleaseStore,
+    live: &LiveState,
+) -> Result<Option<CurrentRelease>, ReleaseError> {
+    let numbers = store.list().await?;
+    let mut newest: Option<Release> = None;
+    for number in numbers.iter().rev() {
+        let Some(release) = store.get(*number).await? else {
+            continue;
+        };
+        if release.is_live(live) {
+            return Ok(Some(CurrentRelease {
+                number: release.number,
+                created_at: release.created_at,
+                live: true,
+            }));
+        }
+        newest.get_or_insert(release);
+    }
+    Ok(newest.map(|r| CurrentRelease {
+        number: r.number,
+        created_at: r.created_at,
+        live: false,
+    }))
+}
+
 /// Every setting whose value differs between `current` and `snapshot`, as (dotted key,
 /// current value, snapshot value). `[aws]` and `[deploy]` say where and how txdeploy runs,
 /// not what the stack is, so they are left out.

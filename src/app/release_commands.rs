@@ -12,7 +12,8 @@ use crate::engine::executor::ApplyReport;
 use crate::plan::{Plan, PlanOptions};
 use crate::release::rollback::{self, RollbackStep, beyond_aliases, choose_target, live_state};
 use crate::release::{
-    LiveState, Release, ReleaseError, S3ReleaseStore, config_differences, load_all, record,
+    CurrentRelease, LiveState, Release, ReleaseError, S3ReleaseStore, config_differences,
+    current_release, load_all, record,
 };
 use crate::spec::{ResourceId, ResourceKind};
 use crate::state::lock::StackLock;
@@ -49,15 +50,7 @@ pub async fn record_after_apply(
     plan: &Plan,
     report: &ApplyReport,
 ) {
-    let result = async {
-        let store = store_for(session, aws.clients())?;
-        let recorded = record::record(&store, aws, &session.config, &session.graph, plan, report)
-            .await
-            .map_err(release_error)?;
-        Ok::<_, RunError>(recorded.map(|r| (store.location(r.number), r)))
-    }
-    .await;
-    match (result, ctx.output) {
+    match (record_release(session, aws, plan, report).await, ctx.output) {
         (Ok(None), _) => {}
         (Ok(Some((location, release))), OutputMode::Json) => println!(
             "{}",
@@ -84,6 +77,36 @@ pub async fn record_after_apply(
             }
         }
     }
+}
+
+/// The current release of `session`'s stack, for the TUI's launch screen; the error is the
+/// message to show.
+pub async fn current(
+    session: &Session,
+    clients: &AwsClients,
+) -> Result<Option<CurrentRelease>, String> {
+    let store = store_for(session, clients).map_err(|e| e.to_string())?;
+    let live = live_state(session.cloud.as_ref(), &session.graph, &session.env)
+        .await
+        .map_err(|e| format!("{e}; next: {}", crate::report::next_step(&e)))?;
+    current_release(&store, &live)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Records the release of a succeeded apply (`apply` and the TUI's apply): `None` when the
+/// plan changed neither functions nor API, else where the record went and the record.
+pub async fn record_release(
+    session: &Session,
+    aws: &AwsCloud,
+    plan: &Plan,
+    report: &ApplyReport,
+) -> Result<Option<(String, Release)>, RunError> {
+    let store = store_for(session, aws.clients())?;
+    let recorded = record::record(&store, aws, &session.config, &session.graph, plan, report)
+        .await
+        .map_err(release_error)?;
+    Ok(recorded.map(|r| (store.location(r.number), r)))
 }
 
 /// One release as a line of `txdeploy releases --json`.
@@ -249,6 +272,7 @@ pub async fn rollback(ctx: &AppContext, args: &RollbackArgs) -> Result<Outcome, 
         );
     }
     let output = ctx.output;
+    let before = counter.snapshot();
     let report = rollback::roll_back(
         aws.as_ref(),
         aws.as_ref(),
@@ -259,6 +283,8 @@ pub async fn rollback(ctx: &AppContext, args: &RollbackArgs) -> Result<Outcome, 
     )
     .await
     .map_err(|e| RunError::Release(format!("rollback to release {} failed: {e}", target.number)))?;
+    // The rollback's own calls, apart from the config plan that may follow.
+    let calls = counter.snapshot().since(&before);
     match ctx.output {
         OutputMode::Json => println!(
             "{}",
@@ -267,14 +293,25 @@ pub async fn rollback(ctx: &AppContext, args: &RollbackArgs) -> Result<Outcome, 
                 "to": target.number,
                 "moved": report.moved(),
                 "elapsed_ms": report.elapsed.as_millis(),
+                "reads": calls.reads(),
+                "mutations": calls.mutations(),
             })
         ),
-        _ => println!(
-            "rolled back to release {} in {:.2} s ({} moved, verified by reading back).",
-            target.number,
-            report.elapsed.as_secs_f64(),
-            report.moved()
-        ),
+        _ => {
+            println!(
+                "rolled back to release {} in {:.2} s ({} moved, verified by reading back; \
+                 {} reads, {} mutations).",
+                target.number,
+                report.elapsed.as_secs_f64(),
+                report.moved(),
+                calls.reads(),
+                calls.mutations()
+            );
+            println!(
+                "note: the config file is unchanged; the next `txdeploy apply` deploys what it \
+                 describes again."
+            );
+        }
     }
     config_followup(ctx, &aws, target, args).await?;
     print_calls(ctx, &counter);

@@ -44,6 +44,8 @@ pub enum Loaded {
     Account(Result<Environment, String>),
     Plan(Result<Box<Plan>, String>),
     Local(Result<LocalState, String>),
+    /// The current release (`txdeploy releases` marks the same one live).
+    Release(Result<Option<crate::release::CurrentRelease>, String>),
 }
 
 /// Milestones of the apply job around the executor's own events.

@@ -8,6 +8,7 @@ use crate::cloud::{CloudError, ErrorClass};
 use crate::engine::{ApplyOutcome, SkipReason};
 use crate::monitor::{AlarmInfo, AlarmState, MetricFrame, MetricSpec, MetricWindow, TransitionLog};
 use crate::plan::{Action, Plan, PlannedChange};
+use crate::release::CurrentRelease;
 use crate::spec::{Environment, ResourceId, Service};
 
 /// The screens, in tab order.
@@ -202,6 +203,8 @@ pub struct LaunchState {
     pub plan: Load<PlanDigest>,
     pub local: Load<LocalState>,
     pub alarms: Load<AlarmCounts>,
+    /// The current release, read from AWS (`None`: none recorded yet).
+    pub release: Load<Option<CurrentRelease>>,
 }
 
 impl LaunchState {
@@ -211,6 +214,7 @@ impl LaunchState {
             plan: Load::Pending { since_ms: now_ms },
             local: Load::Pending { since_ms: now_ms },
             alarms: Load::Pending { since_ms: now_ms },
+            release: Load::Pending { since_ms: now_ms },
         }
     }
 
@@ -219,6 +223,7 @@ impl LaunchState {
             || self.plan.is_pending()
             || self.local.is_pending()
             || self.alarms.is_pending()
+            || self.release.is_pending()
     }
 }
 

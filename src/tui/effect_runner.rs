@@ -15,6 +15,7 @@ use super::app_state::LocalState;
 use super::effect::Effect;
 use crate::adapters::{AwsAccess, AwsClients, AwsCloud};
 use crate::app::commands::{apply_error, canary_result, execute_plan};
+use crate::app::release_commands;
 use crate::app::session::Session;
 use crate::app::{AppContext, RunError};
 use crate::canary::{CanaryCommand, canary_for_apply};
@@ -58,6 +59,8 @@ pub struct EffectRunner {
     config: Config,
     state_root: PathBuf,
     cloud: Arc<dyn Cloud>,
+    /// The same cloud, for the calls outside the `Cloud` boundary (release records).
+    aws: Arc<AwsCloud>,
     clients: AwsClients,
     tx: Sender,
     start: Instant,
@@ -84,13 +87,15 @@ impl EffectRunner {
     ) -> Self {
         let (cloud, _calls) = AwsCloud::connect(&AwsAccess::from(&ctx.config.aws)).await;
         let clients = cloud.clients().clone();
+        let aws = Arc::new(cloud);
         let tx = Sender { tx };
         let (monitor_tx, monitor_rx) = unbounded_channel();
         let pollers = PollerControl::new(MetricWindow::default(), CancellationToken::new());
         let mut runner = Self {
             config: ctx.config.clone(),
             state_root: ctx.global.state_dir.clone(),
-            cloud: Arc::new(cloud),
+            cloud: aws.clone(),
+            aws,
             clients,
             tx,
             start,
@@ -168,25 +173,36 @@ impl EffectRunner {
         let tx = self.tx.clone();
         let config = self.config.clone();
         let cloud = Arc::clone(&self.cloud);
+        let clients = self.clients.clone();
         // Local tasks: the observer's futures are not provably `Send` (a higher-ranked
         // lifetime in its closures), and the TUI loop runs inside a `LocalSet` anyway.
         self.tasks.push(tokio::task::spawn_local(async move {
             match Session::open(config, cloud).await {
                 Ok(session) => {
                     tx.send(AppEvent::Loaded(Loaded::Account(Ok(session.env.clone()))));
-                    let plan = match session.observe().await {
-                        Ok(observed) => Ok(Box::new(
-                            session.plan(&observed, PlanOptions::apply()).await,
-                        )),
-                        Err(error) => Err(format!("{error}; next: {}", next_step(&error))),
+                    let planned = async {
+                        let plan = match session.observe().await {
+                            Ok(observed) => Ok(Box::new(
+                                session.plan(&observed, PlanOptions::apply()).await,
+                            )),
+                            Err(error) => Err(format!("{error}; next: {}", next_step(&error))),
+                        };
+                        tx.send(AppEvent::Loaded(Loaded::Plan(plan)));
                     };
-                    tx.send(AppEvent::Loaded(Loaded::Plan(plan)));
+                    let released = async {
+                        let release = release_commands::current(&session, &clients).await;
+                        tx.send(AppEvent::Loaded(Loaded::Release(release)));
+                    };
+                    tokio::join!(planned, released);
                 }
                 Err(error) => {
                     let message = error.to_string();
                     tx.send(AppEvent::Loaded(Loaded::Account(Err(message.clone()))));
                     tx.send(AppEvent::Loaded(Loaded::Plan(Err(format!(
                         "cannot plan without the account: {message}"
+                    )))));
+                    tx.send(AppEvent::Loaded(Loaded::Release(Err(format!(
+                        "cannot read releases without the account: {message}"
                     )))));
                 }
             }
@@ -219,6 +235,7 @@ impl EffectRunner {
         let job = ApplyRun {
             config: self.config.clone(),
             cloud: Arc::clone(&self.cloud),
+            aws: Arc::clone(&self.aws),
             state_root: self.state_root.clone(),
             tx: self.tx.clone(),
             start: self.start,
@@ -309,6 +326,7 @@ pub fn same_changes(a: &Plan, b: &Plan) -> bool {
 struct ApplyRun {
     config: Config,
     cloud: Arc<dyn Cloud>,
+    aws: Arc<AwsCloud>,
     state_root: PathBuf,
     tx: Sender,
     start: Instant,
@@ -372,12 +390,13 @@ impl ApplyRun {
         .await;
         // The executor dropped its sink; every event reaches the loop before `Finished`.
         let _ = forward.await;
-        let (mut outcome, mut error) = match result {
+        let (mut outcome, mut error, report) = match result {
             Ok(report) => (
                 report.outcome,
                 apply_error("apply", &stack, &report, &self.state_root),
+                Some(report),
             ),
-            Err(error) => (ApplyOutcome::Failed, Some(error)),
+            Err(error) => (ApplyOutcome::Failed, Some(error), None),
         };
         if outcome == ApplyOutcome::Succeeded && error.is_none() {
             // The lock stays held for the window: no other apply may move the aliases.
@@ -388,6 +407,23 @@ impl ApplyRun {
                 } else {
                     ApplyOutcome::Failed
                 };
+            }
+        }
+        if let Some(report) = &report
+            && outcome == ApplyOutcome::Succeeded
+            && error.is_none()
+        {
+            // Under the lock, like `txdeploy apply`, and only once a canary was promoted.
+            // The apply itself succeeded: a release that could not be recorded is logged,
+            // not turned into a failed apply.
+            match release_commands::record_release(&session, &self.aws, &fresh, report).await {
+                Ok(Some((location, release))) => {
+                    tracing::info!("release {} recorded: {location}", release.number);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!("the apply succeeded but its release was not recorded: {error}")
+                }
             }
         }
         drop(lock);

@@ -295,6 +295,14 @@ pub fn launched() -> AppState {
     );
     apply_event(
         &mut state,
+        AppEvent::Loaded(Loaded::Release(Ok(Some(crate::release::CurrentRelease {
+            number: 3,
+            created_at: "2026-11-28T10:15:42Z".to_owned(),
+            live: true,
+        })))),
+    );
+    apply_event(
+        &mut state,
         AppEvent::Monitor(crate::monitor::MonitorEvent::Alarms {
             at_ms: T0,
             alarms: alarms(T0),

@@ -457,6 +457,7 @@ fn start_reload(state: &mut AppState) {
     state.launch.account = Load::Pending { since_ms };
     state.launch.plan = Load::Pending { since_ms };
     state.launch.local = Load::Pending { since_ms };
+    state.launch.release = Load::Pending { since_ms };
 }
 
 fn set_window(
@@ -514,6 +515,7 @@ fn on_loaded(state: &mut AppState, loaded: Loaded) {
     match loaded {
         Loaded::Account(result) => state.launch.account.finish(result, now),
         Loaded::Local(result) => state.launch.local.finish(result, now),
+        Loaded::Release(result) => state.launch.release.finish(result, now),
         Loaded::Plan(result) => match result {
             Ok(plan) => {
                 state.launch.plan.finish(Ok(PlanDigest::of(&plan)), now);

@@ -149,6 +149,22 @@ async fn aliases(s: &Stack, release: &Release) -> Vec<(String, String)> {
     out
 }
 
+/// The deployment the stage serves, read with the SDK.
+async fn stage_deployment(s: &Stack, release: &Release) -> String {
+    s.aws
+        .clients()
+        .apigateway
+        .get_stage()
+        .rest_api_id(&release.api.rest_api_id)
+        .stage_name(&release.api.stage)
+        .send()
+        .await
+        .unwrap()
+        .deployment_id()
+        .unwrap()
+        .to_owned()
+}
+
 fn targets_of(release: &Release) -> Vec<(String, String)> {
     release
         .functions
@@ -202,18 +218,22 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
         "the release tag reads as drift: {changed:?}"
     );
 
-    // Releases 2 and 3: the validator's memory changes, a new version each time.
+    // Releases 2 and 3: the validator's memory changes, a new version each time; release 3
+    // also changes the routes (API keys required or not), so it has its own deployment.
     config.lambda.validator_memory_mb = 2048;
     let second = apply(&config, &endpoint).await.0.expect("release 2");
     config.lambda.validator_memory_mb = 3072;
     config.queues.max_receive_count = 5;
+    config.api.api_key_required = !config.api.api_key_required;
     let third = apply(&config, &endpoint).await.0.expect("release 3");
     assert_eq!((second.number, third.number), (2, 3));
     assert_ne!(validator(&first), validator(&second));
     assert_ne!(validator(&second), validator(&third));
-    // Only the validator changed: the other aliases and the deployment stay.
+    // Only the validator changed: the other aliases stay; the deployment changed in 3.
     assert_eq!(first.functions[1..], third.functions[1..]);
-    assert_eq!(first.api, third.api);
+    assert_eq!(first.api, second.api);
+    assert_ne!(second.api.deployment_id, third.api.deployment_id);
+    assert_eq!(second.api.rest_api_id, third.api.rest_api_id);
 
     let s = open(&config, &endpoint).await;
     let tags = s
@@ -242,7 +262,7 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
     let live_release = live.live_release(&releases).map(|r| r.number);
     assert_eq!(live_release, Some(3));
 
-    // `rollback`: to the release before the live one, one alias move.
+    // `rollback`: to the release before the live one: one alias and the stage move.
     let target = choose_target(&releases, live.live_release(&releases), None).unwrap();
     assert_eq!(target.number, 2);
     let before = s.counter.snapshot();
@@ -267,14 +287,22 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
         calls.by_operation()
     );
     assert_eq!(heard, report.steps);
-    assert_eq!(report.moved(), 1, "{:?}", report.steps);
+    assert_eq!(report.moved(), 2, "{:?}", report.steps);
     assert_eq!(aliases(&s, &second).await, targets_of(&second));
+    assert_eq!(
+        stage_deployment(&s, &second).await,
+        second.api.deployment_id
+    );
     // moto gap: FlushStageCache is not routed (404); the call is still sent, and the
     // request itself is checked in
     // `apigateway_adapter_tests::moto_gap_flush_stage_cache_sends_the_delete_request`.
     assert_eq!(
         calls.mutating_operations(),
-        ["API Gateway:FlushStageCache", "Lambda:UpdateAlias"]
+        [
+            "API Gateway:FlushStageCache",
+            "API Gateway:UpdateStage",
+            "Lambda:UpdateAlias"
+        ]
     );
     assert!(
         report
@@ -303,6 +331,10 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
     .await
     .unwrap();
     assert_eq!(aliases(&fresh, &first).await, targets_of(&first));
+    assert_eq!(
+        stage_deployment(&fresh, &first).await,
+        first.api.deployment_id
+    );
 
     // The binary, with an empty state directory: `releases` lists all three and marks 1
     // live; `rollback --to 3` moves forward again and reports its calls.
@@ -333,6 +365,10 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
     let forward = binary(&endpoint, &prefix)
         .args(["rollback", "--to", "3"])
         .run();
+    eprintln!(
+        "`txdeploy rollback --to 3` through the binary:\n{}",
+        forward.stdout
+    );
     forward
         .code(0)
         .stdout_has("from release 1 to release 3")
@@ -341,6 +377,10 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
         .stdout_has("rolled back to release 3")
         .stdout_has("AWS calls:");
     assert_eq!(aliases(&fresh, &third).await, targets_of(&third));
+    assert_eq!(
+        stage_deployment(&fresh, &third).await,
+        third.api.deployment_id
+    );
     // The binary runs with the default config: release 3's snapshot differs in memory
     // (frozen in the version) and in maxReceiveCount, which only a config plan restores.
     forward
@@ -383,6 +423,41 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
     refused
         .code(1)
         .stderr_has("release 2 can no longer be restored");
+
+    // `--apply-config`: back to release 1 from a config that differs from its snapshot.
+    // Release 1 had maxReceiveCount 3; the queues hold 5 (release 3): the config plan puts
+    // 3 back. Its memory (1024, frozen in version 1) is not re-applied, so the validator's
+    // alias stays on release 1's version instead of moving to a newly published one.
+    // Last, because that plan also restores the TLS-only bucket policy this test left out.
+    let config_rollback = binary(&endpoint, &prefix)
+        .env("TXDEPLOY_QUEUES__MAX_RECEIVE_COUNT", "7")
+        .args(["rollback", "--to", "1", "--apply-config", "--yes"])
+        .run();
+    config_rollback
+        .code(0)
+        .stdout_has("rolled back to release 1")
+        .stdout_has("queues.max_receive_count: 7 now, 3 in release 1")
+        .stdout_has("config of release 1 applied");
+    assert_eq!(aliases(&fresh, &first).await, targets_of(&first));
+    let sqs = &fresh.aws.clients().sqs;
+    let url = sqs
+        .get_queue_url()
+        .queue_name(format!("{prefix}-dev-analytics"))
+        .send()
+        .await
+        .unwrap();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url.queue_url().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .unwrap();
+    let redrive: serde_json::Value = serde_json::from_str(
+        &attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy],
+    )
+    .unwrap();
+    assert_eq!(redrive["maxReceiveCount"], 3, "{redrive}");
 }
 
 /// moto gap: with the stack's TLS-only bucket policy moto refuses every object call, so

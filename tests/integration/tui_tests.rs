@@ -237,9 +237,12 @@ fn tui_plans_applies_watches_an_alarm_flip_and_restores_the_terminal() {
     let tui = Tmux::start(dir.path(), &endpoint);
     let long = Duration::from_secs(60);
 
-    // Launch: the four loads finish and the launch screen says what is missing.
+    // Launch: the five loads finish and the launch screen says what is missing, and that
+    // no release exists yet.
     tui.wait_for("the launch screen to load", long, |s| {
-        s.contains("Loading in parallel 4/4") && s.contains(" missing,")
+        s.contains("Loading in parallel 5/5")
+            && s.contains(" missing,")
+            && s.contains("Release    none yet")
     });
 
     // Plan, then confirm: nothing changes before `y`.
@@ -594,7 +597,7 @@ fn sigterm_ends_the_tui_and_gives_the_terminal_back() {
     write_config(dir.path(), &unique_stack());
     let tui = Tmux::start(dir.path(), &endpoint);
     tui.wait_for("the launch screen", Duration::from_secs(60), |s| {
-        s.contains("Loading in parallel 4/4")
+        s.contains("Loading in parallel 5/5")
     });
     let pid = tui.child_pid().expect("txdeploy runs in the pane");
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();

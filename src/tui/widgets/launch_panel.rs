@@ -91,6 +91,24 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     ));
     lines.push(field(
         "Release",
+        match launch.release.value() {
+            Some(Some(release)) if release.live => vec![Span::raw(format!(
+                "{} (applied {})",
+                release.number, release.created_at
+            ))],
+            Some(Some(release)) => vec![
+                Span::raw(format!(
+                    "{} (applied {}), ",
+                    release.number, release.created_at
+                )),
+                Span::styled("not live: rolled back or changed since", theme::WARN),
+            ],
+            Some(None) => vec![Span::styled("none yet", theme::DIM)],
+            None => vec![pending(&launch.release, clock)],
+        },
+    ));
+    lines.push(field(
+        "Last apply",
         match launch.local.value() {
             Some(local) => match &local.last_apply {
                 Some((id, outcome)) => {
@@ -178,6 +196,7 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
         launch.plan.is_pending(),
         launch.local.is_pending(),
         launch.alarms.is_pending(),
+        launch.release.is_pending(),
     ];
     let done = loads.iter().filter(|p| !**p).count();
     lines.push(Line::raw(""));
@@ -204,6 +223,11 @@ pub fn render(state: &AppState, frame: &mut Frame, area: Rect) {
     ));
     lines.extend(check("local state (journal, lock)", &launch.local, clock));
     lines.extend(check("alarms (DescribeAlarms)", &launch.alarms, clock));
+    lines.extend(check(
+        "current release (S3 record, aliases)",
+        &launch.release,
+        clock,
+    ));
 
     lines.push(Line::raw(""));
     let next = match launch.plan.value() {
