@@ -143,12 +143,14 @@ async fn converge(
         return Ok(Outcome::Done);
     }
     let report = execute(ctx, &session, &plan, state_root).await?;
-    if verb == "apply" && report.outcome == ApplyOutcome::Succeeded {
-        super::release_commands::record_after_apply(ctx, &session, &aws, &plan, &report).await;
-    }
     print_calls(ctx, &counter);
     let outcome = finish(ctx, verb, &plan, &report, state_root)?;
     canary_window(ctx, &session, &plan).await?;
+    // A release is what serves traffic: recorded once the apply succeeded and any canary
+    // was promoted (a canary rolled back returned `Err` above and records nothing).
+    if verb == "apply" && report.outcome == ApplyOutcome::Succeeded {
+        super::release_commands::record_after_apply(ctx, &session, &aws, &plan, &report).await;
+    }
     Ok(outcome)
 }
 
