@@ -15,16 +15,14 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value as Json;
-use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud};
 use txdeploy::app::session::Session;
 use txdeploy::audit::{self, AuditInput, AuditReport, CHECKS, Status, Target};
 use txdeploy::config::Config;
-use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Action, PlanOptions};
 use txdeploy::spec::{ResourceId, ResourceKind};
-use txdeploy::state::journal::InMemoryJournal;
 
+use crate::harness::moto_session::apply;
 use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
 
 /// The checks moto cannot decide (EMULATOR.md section 1), each named by its gap.
@@ -52,25 +50,6 @@ async fn connect(config: &Config, endpoint: &str) -> (Session, AwsClients) {
             .unwrap(),
         clients,
     )
-}
-
-async fn apply(session: &Session) {
-    let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, PlanOptions::apply()).await;
-    let report = session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
 }
 
 async fn run_audit(session: &Session, clients: &AwsClients) -> AuditReport {
@@ -248,7 +227,7 @@ async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it(
     let mut config = Config::defaults().unwrap();
     config.stack.prefix = prefix.clone();
     let (session, clients) = connect(&config, &endpoint).await;
-    apply(&session).await;
+    apply(&session, PlanOptions::apply()).await;
 
     let clean = run_audit(&session, &clients).await;
     eprint!("{}", clean.render_text());
@@ -390,7 +369,7 @@ async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it(
         .await
         .unwrap();
 
-    apply(&session).await;
+    apply(&session, PlanOptions::apply()).await;
     let restored = run_audit(&session, &clients).await;
     assert_eq!(
         restored.ids(Status::Fail),
@@ -415,20 +394,5 @@ async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it(
     );
     binary(&endpoint, &prefix).arg("audit").run().code(0);
 
-    let observed = session.observe().await.unwrap();
-    let destroy = session.plan(&observed, PlanOptions::destroy(true)).await;
-    let report = session
-        .execute(
-            &destroy,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
+    apply(&session, PlanOptions::destroy(true)).await;
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud};
 use txdeploy::app::commands::canary_result;
 use txdeploy::app::session::Session;
@@ -18,11 +17,10 @@ use txdeploy::canary::{
     CanaryEvent, CanaryOutcome, PromoteTrigger, RollbackCause, canary_for_apply, watched_alarms,
 };
 use txdeploy::config::Config;
-use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Plan, PlanOptions};
 use txdeploy::stack::{BundleInfo, Handler, StackInputs};
-use txdeploy::state::journal::InMemoryJournal;
 
+use crate::harness::moto_session::apply;
 use crate::harness::{moto_endpoint, unique_stack};
 
 async fn connect(endpoint: &str) -> AwsCloud {
@@ -32,28 +30,6 @@ async fn connect(endpoint: &str) -> AwsCloud {
         endpoint_url: Some(endpoint.to_owned()),
     };
     AwsCloud::connect(&access).await.0
-}
-
-/// Observes, plans and applies; the apply must succeed.
-async fn apply(session: &Session) -> Plan {
-    let observed = session.observe().await.unwrap();
-    let plan = session.plan(&observed, PlanOptions::apply()).await;
-    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
-    let report = session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
-    plan
 }
 
 /// Where an alias routes: its version and its additional version weights.
@@ -92,7 +68,7 @@ async fn deploy_then_canary_apply(endpoint: &str, canary: &str) -> CanaryStack {
     let first = Session::open(config.clone(), Arc::new(connect(endpoint).await))
         .await
         .unwrap();
-    apply(&first).await;
+    apply(&first, PlanOptions::apply()).await;
     let aliases: Vec<String> = Handler::ALL
         .iter()
         .map(|h| {
@@ -125,7 +101,7 @@ async fn deploy_then_canary_apply(endpoint: &str, canary: &str) -> CanaryStack {
     let session = Session::open_with(config, Arc::new(cloud), &inputs)
         .await
         .unwrap();
-    let plan = apply(&session).await;
+    let plan = apply(&session, PlanOptions::apply()).await;
     assert_eq!(txdeploy::canary::moved_aliases(&plan).len(), 4);
     CanaryStack {
         session,

@@ -15,18 +15,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter};
 use txdeploy::app::session::Session;
 use txdeploy::config::Config;
-use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Action, PlanOptions};
 use txdeploy::release::rollback::{StepAction, choose_target, live_state, roll_back};
 use txdeploy::release::{RELEASE_TAG, Release, ReleaseStore, S3ReleaseStore, load_all, record};
 use txdeploy::spec::{ResourceId, ResourceKind, SpecBody, Value};
 use txdeploy::stack::{self, BundleInfo, Handler, StackInputs};
-use txdeploy::state::journal::InMemoryJournal;
 
+use crate::harness::moto_session::apply_report;
 use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
 
 struct Stack {
@@ -87,24 +85,7 @@ async fn open(config: &Config, endpoint: &str) -> Stack {
 /// Applies the stack as `config` says and records the release, as `txdeploy apply` does.
 async fn apply(config: &Config, endpoint: &str) -> (Option<Release>, Vec<ResourceId>) {
     let s = open(config, endpoint).await;
-    let observed = s.session.observe().await.unwrap();
-    let plan = s.session.plan(&observed, PlanOptions::apply()).await;
-    assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
-    let report = s
-        .session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
+    let (plan, report) = apply_report(&s.session, PlanOptions::apply()).await;
     let release = record::record(
         &s.store,
         s.aws.as_ref(),

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::AwsAccess;
 use txdeploy::app::session::Session;
 use txdeploy::config::Config;
+use txdeploy::engine::executor::ApplyReport;
 use txdeploy::engine::{ApplyOutcome, EventSink};
 use txdeploy::plan::{Plan, PlanOptions};
 use txdeploy::state::journal::InMemoryJournal;
@@ -30,6 +31,12 @@ pub fn config_for(prefix: &str) -> Config {
 /// Observes, plans with `options` (asserting nothing is refused), executes with an
 /// in-memory journal, asserts the apply succeeded and returns the plan it ran.
 pub async fn apply(session: &Session, options: PlanOptions) -> Plan {
+    apply_report(session, options).await.0
+}
+
+/// As `apply`, also returning the executor's report (outputs, apply id) for tests that
+/// record what the apply did.
+pub async fn apply_report(session: &Session, options: PlanOptions) -> (Plan, ApplyReport) {
     let observed = session.observe().await.unwrap();
     let plan = session.plan(&observed, options).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
@@ -47,5 +54,5 @@ pub async fn apply(session: &Session, options: PlanOptions) -> Plan {
         "{:?}",
         report.first_error
     );
-    plan
+    (plan, report)
 }
