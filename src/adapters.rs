@@ -239,7 +239,7 @@ impl Cloud for AwsCloud {
             SpecBody::Bucket(bucket) => s3_adapter::create(c, spec, bucket, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::create(c, spec, ctx).await,
             SpecBody::Topic(topic) => sns_adapter::create(c, spec, topic, ctx).await,
-            SpecBody::Alarm(alarm) => cloudwatch_adapter::create_alarm(c, spec, alarm, ctx).await,
+            SpecBody::Alarm(_) => cloudwatch_adapter::create_alarm(c, spec, ctx).await,
             SpecBody::Dashboard(_) => cloudwatch_adapter::create_dashboard(c, spec, ctx).await,
             SpecBody::Table(_) => dynamodb_adapter::create(c, spec, ctx).await,
             SpecBody::LogGroup(_) => logs_adapter::create_group(c, spec, ctx).await,
@@ -298,8 +298,8 @@ impl Cloud for AwsCloud {
             SpecBody::Topic(topic) => {
                 sns_adapter::update(c, spec, topic, current, changed, ctx).await
             }
-            SpecBody::Alarm(alarm) => {
-                cloudwatch_adapter::update_alarm(c, spec, alarm, current, changed, ctx).await
+            SpecBody::Alarm(_) => {
+                cloudwatch_adapter::update_alarm(c, spec, current, changed, ctx).await
             }
             SpecBody::Dashboard(_) => {
                 cloudwatch_adapter::update_dashboard(c, spec, current, changed, ctx).await
@@ -457,6 +457,79 @@ fn resolved_field(
         (Some(f), None) => resolve(&f.value, ctx, service, operation),
         (None, _) => Err(unknown_field(spec, name)),
     }
+}
+
+/// A resolved field sent as a string; `None` when it is null (an undo restoring a setting
+/// AWS did not report leaves it unset rather than sending a made-up value).
+fn resolved_text(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Option<String>, CloudError> {
+    match resolved_field(spec, name, ctx, service, operation)? {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s)),
+        other => Err(wrong_shape(
+            spec, name, "a string", &other, service, operation,
+        )),
+    }
+}
+
+/// A resolved field sent as an API `i32` (sizes, counts, seconds); `None` when it is null.
+fn resolved_i32(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Option<i32>, CloudError> {
+    match resolved_field(spec, name, ctx, service, operation)? {
+        Json::Null => Ok(None),
+        other => other
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| wrong_shape(spec, name, "an integer", &other, service, operation)),
+    }
+}
+
+/// A resolved field sent as an API `f64` (alarm thresholds); `None` when it is null.
+fn resolved_f64(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Option<f64>, CloudError> {
+    match resolved_field(spec, name, ctx, service, operation)? {
+        Json::Null => Ok(None),
+        other => other
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| wrong_shape(spec, name, "a number", &other, service, operation)),
+    }
+}
+
+/// The error for a resolved value of the wrong JSON type: the spec, the observation (an
+/// undo's recorded values) and the adapter disagree on a field's shape, a txdeploy bug.
+fn wrong_shape(
+    spec: &ResourceSpec,
+    name: &str,
+    expected: &str,
+    got: &Json,
+    service: &str,
+    operation: &str,
+) -> CloudError {
+    CloudError::fatal(
+        service,
+        operation,
+        format!(
+            "`{}`.{name} must be {expected}, not {got}; this is a txdeploy bug",
+            spec.id
+        ),
+    )
 }
 
 /// A document AWS returns as a string (policies, redrive policies), parsed so it compares

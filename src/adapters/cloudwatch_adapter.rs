@@ -10,9 +10,11 @@ use serde_json::{Map, Value as Json};
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
 use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
-use super::{parse_document, resolved_field, unknown_field};
+use super::{
+    parse_document, resolved_f64, resolved_field, resolved_i32, resolved_text, unknown_field,
+};
 use crate::cloud::{CloudError, Observed, StepContext};
-use crate::spec::{AlarmSpec, OutputKey, Outputs, ResourceSpec, field};
+use crate::spec::{OutputKey, Outputs, ResourceSpec, field};
 use crate::stack::dashboard::validate_dashboard_body;
 
 const SERVICE: &str = "cloudwatch";
@@ -197,10 +199,9 @@ pub fn discovered_alarm(resource: &TaggedResource) -> Option<Observed> {
 pub async fn create_alarm(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    alarm: &AlarmSpec,
     ctx: &StepContext,
 ) -> Result<Outputs, CloudError> {
-    put_alarm(clients, spec, alarm, Some(&spec.tags), ctx).await?;
+    put_alarm(clients, spec, Some(&spec.tags), ctx).await?;
     alarm_outputs(clients, &spec.physical_name).await
 }
 
@@ -210,7 +211,6 @@ pub async fn create_alarm(
 pub async fn update_alarm(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    alarm: &AlarmSpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
@@ -233,7 +233,7 @@ pub async fn update_alarm(
         }
     }
     if settings_changed {
-        put_alarm(clients, spec, alarm, None, ctx).await?;
+        put_alarm(clients, spec, None, ctx).await?;
     }
     if tags_changed {
         let arn = current.outputs.get(&OutputKey::Arn).ok_or_else(|| {
@@ -281,11 +281,11 @@ async fn alarm_outputs(clients: &AwsClients, name: &str) -> Result<Outputs, Clou
 }
 
 /// One PutMetricAlarm built from the spec's resolved fields, so what is sent is exactly
-/// what the planner compares with the observation.
+/// what the planner compares with the observation, and an undo (whose context resolves
+/// every field to its recorded value) puts the whole previous alarm back.
 async fn put_alarm(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    alarm: &AlarmSpec,
     tags: Option<&Tags>,
     ctx: &StepContext,
 ) -> Result<(), CloudError> {
@@ -295,16 +295,20 @@ async fn put_alarm(
         let resolved = resolved_field(spec, name, ctx, SERVICE, op)?;
         string_list(&resolved).ok_or_else(|| fatal(op, format!("`{name}` is not a list of ARNs")))
     };
+    let text = |name: &str| resolved_text(spec, name, ctx, SERVICE, op);
+    let int = |name: &str| resolved_i32(spec, name, ctx, SERVICE, op);
     let mut request = clients
         .cloudwatch
         .put_metric_alarm()
         .alarm_name(&spec.physical_name)
-        .alarm_description(&alarm.description)
-        .comparison_operator(ComparisonOperator::from(alarm.comparison_operator.as_str()))
-        .threshold(alarm.threshold)
-        .evaluation_periods(to_i32(alarm.evaluation_periods, "evaluation_periods")?)
-        .datapoints_to_alarm(to_i32(alarm.datapoints_to_alarm, "datapoints_to_alarm")?)
-        .treat_missing_data(&alarm.treat_missing_data)
+        .set_alarm_description(text(field::ALARM_DESCRIPTION)?)
+        .set_comparison_operator(
+            text(field::COMPARISON_OPERATOR)?.map(|o| ComparisonOperator::from(o.as_str())),
+        )
+        .set_threshold(resolved_f64(spec, field::THRESHOLD, ctx, SERVICE, op)?)
+        .set_evaluation_periods(int(field::EVALUATION_PERIODS)?)
+        .set_datapoints_to_alarm(int(field::DATAPOINTS_TO_ALARM)?)
+        .set_treat_missing_data(text(field::TREAT_MISSING_DATA)?)
         .set_alarm_actions(Some(actions(field::ALARM_ACTIONS)?))
         .set_ok_actions(Some(actions(field::OK_ACTIONS)?));
     if let Some(tags) = tags {
@@ -325,10 +329,6 @@ async fn put_alarm(
     };
     request.send().await.classified(SERVICE, op)?;
     Ok(())
-}
-
-fn to_i32(n: u32, name: &str) -> Result<i32, CloudError> {
-    i32::try_from(n).map_err(|_| fatal("PutMetricAlarm", format!("`{name}` {n} is too large")))
 }
 
 fn string_list(value: &Json) -> Option<Vec<String>> {

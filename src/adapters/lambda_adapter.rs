@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
 use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
-use super::{resolved_field, unknown_field};
+use super::{resolved_field, resolved_i32, resolved_text, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, ErrorClass, Observed, StepContext};
 use crate::spec::{FunctionSpec, OutputKey, Outputs, ResourceSpec, field};
@@ -234,9 +234,9 @@ fn resolve_config(
     })
 }
 
-fn tracing(function: &FunctionSpec) -> TracingConfig {
+fn tracing(mode: &str) -> TracingConfig {
     TracingConfig::builder()
-        .mode(TracingMode::from(function.tracing_mode.as_str()))
+        .mode(TracingMode::from(mode))
         .build()
 }
 
@@ -275,7 +275,7 @@ pub async fn create(
         .memory_size(to_i32(function.memory_mb))
         .timeout(to_i32(function.timeout_seconds))
         .environment(env_of(resolved.environment))
-        .tracing_config(tracing(function))
+        .tracing_config(tracing(&function.tracing_mode))
         .logging_config(logging_of(resolved.log_group))
         .set_tags(Some(spec.tags.clone().into_iter().collect()))
         .publish(false)
@@ -285,7 +285,7 @@ pub async fn create(
     let arn = unqualified(created.function_arn().unwrap_or_default());
     wait_active(clients, name, ctx).await?;
     if let Some(reserved) = function.reserved_concurrency {
-        put_concurrency(clients, name, Some(reserved)).await?;
+        put_concurrency(clients, name, Some(to_i32(reserved))).await?;
     }
     let version = publish(clients, name, ctx).await?;
     Ok(Outputs::from([
@@ -379,7 +379,7 @@ async fn wait_updated(
 async fn put_concurrency(
     clients: &AwsClients,
     name: &str,
-    reserved: Option<u32>,
+    reserved: Option<i32>,
 ) -> Result<(), CloudError> {
     match reserved {
         Some(n) => {
@@ -387,7 +387,7 @@ async fn put_concurrency(
                 .lambda
                 .put_function_concurrency()
                 .function_name(name)
-                .reserved_concurrent_executions(to_i32(n))
+                .reserved_concurrent_executions(n)
                 .send()
                 .await
                 .classified(SERVICE, "PutFunctionConcurrency")?;
@@ -468,17 +468,24 @@ pub async fn update(
     if config_changed {
         let op = "UpdateFunctionConfiguration";
         let resolved = resolve_config(spec, ctx, op)?;
+        // Read through `resolved_field`, so an undo sends the recorded values; a setting
+        // recorded as null (AWS reported none) is left unset.
+        let runtime = resolved_text(spec, field::RUNTIME, ctx, SERVICE, op)?;
+        let handler = resolved_text(spec, field::HANDLER, ctx, SERVICE, op)?;
+        let memory = resolved_i32(spec, field::MEMORY_SIZE, ctx, SERVICE, op)?;
+        let timeout = resolved_i32(spec, field::TIMEOUT, ctx, SERVICE, op)?;
+        let tracing_mode = resolved_text(spec, field::TRACING_MODE, ctx, SERVICE, op)?;
         clients
             .lambda
             .update_function_configuration()
             .function_name(name)
-            .runtime(Runtime::from(function.runtime.as_str()))
-            .handler(&function.handler)
+            .set_runtime(runtime.map(|r| Runtime::from(r.as_str())))
+            .set_handler(handler)
             .role(resolved.role)
-            .memory_size(to_i32(function.memory_mb))
-            .timeout(to_i32(function.timeout_seconds))
+            .set_memory_size(memory)
+            .set_timeout(timeout)
             .environment(env_of(resolved.environment))
-            .tracing_config(tracing(function))
+            .set_tracing_config(tracing_mode.as_deref().map(tracing))
             .logging_config(logging_of(resolved.log_group))
             .send()
             .await
@@ -486,7 +493,9 @@ pub async fn update(
         wait_updated(clients, name, ctx).await?;
     }
     if has(field::RESERVED_CONCURRENCY) {
-        put_concurrency(clients, name, function.reserved_concurrency).await?;
+        let op = "PutFunctionConcurrency";
+        let reserved = resolved_i32(spec, field::RESERVED_CONCURRENCY, ctx, SERVICE, op)?;
+        put_concurrency(clients, name, reserved).await?;
     }
     let arn = current
         .outputs

@@ -28,12 +28,31 @@ use crate::harness::{moto_endpoint, unique_stack};
 struct FailOne {
     inner: Arc<dyn Cloud>,
     failing: ResourceId,
+    /// Fail only once this resource's change has succeeded (at most 60 s later).
+    wait_for: Option<ResourceId>,
+    changed: Mutex<Vec<ResourceId>>,
 }
 
 impl FailOne {
+    fn new(inner: Arc<dyn Cloud>, failing: ResourceId) -> Self {
+        Self {
+            inner,
+            failing,
+            wait_for: None,
+            changed: Mutex::default(),
+        }
+    }
+
     async fn check(&self, id: &ResourceId, operation: &str) -> Result<(), CloudError> {
         if *id == self.failing {
             tokio::time::sleep(Duration::from_millis(300)).await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while let Some(wait_for) = &self.wait_for
+                && !self.changed.lock().unwrap().contains(wait_for)
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             return Err(CloudError::fatal(
                 "test",
                 operation,
@@ -88,7 +107,9 @@ impl Cloud for FailOne {
         ctx: &StepContext,
     ) -> Result<Outputs, CloudError> {
         self.check(&spec.id, "update").await?;
-        self.inner.update(spec, current, changed, ctx).await
+        let outputs = self.inner.update(spec, current, changed, ctx).await?;
+        self.changed.lock().unwrap().push(spec.id.clone());
+        Ok(outputs)
     }
 
     async fn delete(
@@ -191,10 +212,7 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
     config.deploy.on_failure = OnFailure::Rollback;
     let (aws, counter) = connect(&endpoint).await;
     let failing = ResourceId::new(ResourceKind::Queue, "analytics");
-    let faulty: Arc<dyn Cloud> = Arc::new(FailOne {
-        inner: aws,
-        failing: failing.clone(),
-    });
+    let faulty: Arc<dyn Cloud> = Arc::new(FailOne::new(aws, failing.clone()));
     let session = Session::open(config.clone(), faulty).await.unwrap();
     let observed_state = session.observe().await.unwrap();
     let plan = session.plan(&observed_state, PlanOptions::apply()).await;
@@ -265,6 +283,113 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
         undo_calls.by_operation()
     );
     assert!(undo_calls.mutations() >= 1);
+}
+
+/// The undo of an apply that changed a function's memory (a new published version) and an
+/// alarm's threshold, then failed on the function's `live` alias, writes the recorded
+/// settings back through the same calls: memory, threshold and description read as before,
+/// and the alias still serves the version it served before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
+    let Some(endpoint) = moto_endpoint() else {
+        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
+        return;
+    };
+    let mut config = Config::defaults().unwrap();
+    config.stack.prefix = unique_stack();
+    let (cloud, _) = connect(&endpoint).await;
+    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
+    let observed_state = deployed.observe().await.unwrap();
+    let plan = deployed.plan(&observed_state, PlanOptions::apply()).await;
+    let report = deployed
+        .execute(
+            &plan,
+            Arc::new(InMemoryJournal::new()),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(
+        report.outcome,
+        ApplyOutcome::Succeeded,
+        "{:?}",
+        report.first_error
+    );
+    let before = observed(&deployed).await;
+    let function = ResourceId::new(ResourceKind::Function, "transaction-validator");
+    let alias = ResourceId::new(ResourceKind::LambdaAlias, "transaction-validator");
+    let alarm = ResourceId::new(ResourceKind::Alarm, "account-concurrency");
+    let field = |state: &BTreeMap<ResourceId, Observed>, id: &ResourceId, name: &str| {
+        state[id].fields[name].clone()
+    };
+    assert_eq!(
+        field(&before, &function, "memory_size"),
+        serde_json::json!(config.lambda.validator_memory_mb)
+    );
+
+    // The apply under test: more validator memory and a new account-concurrency threshold; the alias's move
+    // to the function's new version (after the function's update) fails.
+    config.lambda.validator_memory_mb += 512;
+    config.alarms.concurrency_fraction = if config.alarms.concurrency_fraction > 0.5 {
+        0.4
+    } else {
+        0.9
+    };
+    config.deploy.on_failure = OnFailure::Rollback;
+    let (aws, _) = connect(&endpoint).await;
+    let failing = alias.clone();
+    let mut fail = FailOne::new(aws, failing.clone());
+    fail.wait_for = Some(alarm.clone());
+    let session = Session::open(config.clone(), Arc::new(fail)).await.unwrap();
+    let observed_state = session.observe().await.unwrap();
+    let plan = session.plan(&observed_state, PlanOptions::apply()).await;
+    for id in [&function, &alias, &alarm] {
+        assert!(
+            plan.changes
+                .iter()
+                .any(|c| c.id == *id && c.action == Action::Update),
+            "`{id}` is not updated by {:?}",
+            plan.summary()
+        );
+    }
+    let report = session
+        .execute(
+            &plan,
+            Arc::new(InMemoryJournal::new()),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(report.outcome, ApplyOutcome::Failed);
+    assert_eq!(report.first_error.as_ref().unwrap().0, failing);
+    for id in [&function, &alarm] {
+        assert!(report.succeeded.contains(id), "{:?}", report.succeeded);
+    }
+    let undo = report.undo.as_ref().expect("the failed apply was undone");
+    assert_eq!(
+        undo.outcome,
+        UndoOutcome::RolledBack,
+        "{:?}",
+        undo.first_error
+    );
+    assert!(undo.left.is_empty(), "{undo:?}");
+    for id in [&function, &alarm] {
+        assert!(undo.undone.contains(id), "{:?}", undo.undone);
+    }
+
+    let after = observed(&session).await;
+    assert_eq!(
+        field(&after, &function, "memory_size"),
+        field(&before, &function, "memory_size")
+    );
+    for name in ["threshold", "alarm_description"] {
+        assert_eq!(field(&after, &alarm, name), field(&before, &alarm, name));
+    }
+    assert_eq!(
+        field(&after, &alias, "function_version"),
+        field(&before, &alias, "function_version"),
+        "the alias serves the version it served before the apply"
+    );
 }
 
 /// A forwarding HTTP proxy in front of moto that answers one kind of request with an AWS
