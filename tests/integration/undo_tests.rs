@@ -15,12 +15,13 @@ use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter, CallCounts};
 use txdeploy::app::session::Session;
 use txdeploy::cloud::{Cloud, CloudError, Discovered, Observed, PreflightFinding, StepContext};
-use txdeploy::config::{Config, OnFailure};
+use txdeploy::config::OnFailure;
 use txdeploy::engine::{ApplyOutcome, EventSink, UndoOutcome};
 use txdeploy::plan::{Action, ObservedState, Plan, PlanOptions};
 use txdeploy::spec::{CheckedGraph, Environment, Outputs, ResourceId, ResourceKind, ResourceSpec};
 use txdeploy::state::journal::{InMemoryJournal, JournalEntry, JournalStore};
 
+use crate::harness::moto_session::{apply, config_for};
 use crate::harness::{moto_endpoint, unique_stack};
 
 /// The AWS cloud, except that every change of one named resource fails (after a short
@@ -168,26 +169,10 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
         eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
         return;
     };
-    let mut config = Config::defaults().unwrap();
-    config.stack.prefix = unique_stack();
+    let mut config = config_for(&unique_stack());
     let (cloud, _) = connect(&endpoint).await;
     let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
-    let observed_state = deployed.observe().await.unwrap();
-    let plan = deployed.plan(&observed_state, PlanOptions::apply()).await;
-    let report = deployed
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
+    apply(&deployed, PlanOptions::apply()).await;
 
     // Drift since: two alarms deleted out of band, which the next apply creates again.
     let alarms: Vec<ResourceId> = deployed
@@ -295,26 +280,10 @@ async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
         eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
         return;
     };
-    let mut config = Config::defaults().unwrap();
-    config.stack.prefix = unique_stack();
+    let mut config = config_for(&unique_stack());
     let (cloud, _) = connect(&endpoint).await;
     let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
-    let observed_state = deployed.observe().await.unwrap();
-    let plan = deployed.plan(&observed_state, PlanOptions::apply()).await;
-    let report = deployed
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    assert_eq!(
-        report.outcome,
-        ApplyOutcome::Succeeded,
-        "{:?}",
-        report.first_error
-    );
+    apply(&deployed, PlanOptions::apply()).await;
     let before = observed(&deployed).await;
     let function = ResourceId::new(ResourceKind::Function, "transaction-validator");
     let alias = ResourceId::new(ResourceKind::LambdaAlias, "transaction-validator");
