@@ -23,7 +23,7 @@ use txdeploy::plan::{Action, PlanOptions};
 use txdeploy::spec::{ResourceId, ResourceKind};
 
 use crate::harness::moto_session::apply;
-use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
+use crate::harness::{Txdeploy, moto_or_skip, unique_stack};
 
 /// The checks moto cannot decide (EMULATOR.md section 1), each named by its gap.
 const MOTO_GAPS: [&str; 7] = [
@@ -219,10 +219,7 @@ fn binary(endpoint: &str, prefix: &str) -> Txdeploy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_passes_after_apply_names_out_of_band_drift_and_apply_restores_it() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let mut config = Config::defaults().unwrap();
     config.stack.prefix = prefix.clone();

@@ -21,7 +21,7 @@ use txdeploy::plan::{Plan, PlanOptions};
 use txdeploy::stack::{BundleInfo, Handler, StackInputs};
 
 use crate::harness::moto_session::apply;
-use crate::harness::{moto_endpoint, unique_stack};
+use crate::harness::{moto_or_skip, unique_stack};
 
 async fn connect(endpoint: &str) -> AwsCloud {
     let access = AwsAccess {
@@ -136,10 +136,7 @@ fn collect(mut rx: mpsc::UnboundedReceiver<CanaryEvent>) -> Vec<CanaryEvent> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_promoted_when_no_watched_alarm_fires() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let stack = deploy_then_canary_apply(&endpoint, "20%:3s").await;
     let new_versions = assert_split(&stack, 0.2).await;
     // Clients of their own, so the counter holds the canary phase's calls alone.
@@ -214,10 +211,7 @@ async fn canary_promoted_when_no_watched_alarm_fires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_rolled_back_by_an_alarm_flipped_with_set_alarm_state() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let stack = deploy_then_canary_apply(&endpoint, "10%:20s").await;
     assert_split(&stack, 0.1).await;
     let alarm = stack
@@ -303,10 +297,7 @@ fn json_events(stdout: &str) -> Vec<serde_json::Value> {
 /// same release is promoted (exit 0).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_with_canary_through_the_binary_rolls_back_then_promotes() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let state = tempfile::tempdir().unwrap();
     let txdeploy = || {

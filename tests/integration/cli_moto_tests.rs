@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
+use crate::harness::{Txdeploy, moto_or_skip, unique_stack};
 
 fn txdeploy(endpoint: &str, prefix: &str, state: &std::path::Path) -> Txdeploy {
     Txdeploy::new()
@@ -16,10 +16,7 @@ fn txdeploy(endpoint: &str, prefix: &str, state: &std::path::Path) -> Txdeploy {
 
 #[test]
 fn plan_apply_status_destroy_through_the_binary() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let state = tempfile::tempdir().unwrap();
 

@@ -25,7 +25,7 @@ use txdeploy::spec::{ResourceId, ResourceKind, SpecBody, Value};
 use txdeploy::stack::{self, BundleInfo, Handler, StackInputs};
 
 use crate::harness::moto_session::apply_report;
-use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
+use crate::harness::{Txdeploy, moto_or_skip, unique_stack};
 
 struct Stack {
     session: Session,
@@ -169,10 +169,7 @@ fn binary(endpoint: &str, prefix: &str) -> Txdeploy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let mut config = config_for(&prefix);
 
@@ -446,10 +443,7 @@ async fn releases_are_recorded_and_rolled_back_to_from_anywhere() {
 /// release was not recorded, and why (against AWS, over HTTPS, the write succeeds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_gap_tls_only_policy_blocks_release_records_and_apply_says_so() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let run = binary(&endpoint, &prefix).args(["apply"]).run();
     run.code(0)

@@ -16,7 +16,7 @@ use txdeploy::plan::{Action, Plan, PlanOptions};
 use txdeploy::spec::ResourceKind;
 
 use crate::harness::moto_session::{apply, config_for, moto_access};
-use crate::harness::{moto_endpoint, unique_stack};
+use crate::harness::{moto_or_skip, unique_stack};
 
 async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
     let (cloud, counter) = AwsCloud::connect(&moto_access(endpoint)).await;
@@ -97,10 +97,7 @@ async fn one_setting(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_stack_applies_converges_changes_one_setting_at_a_time_and_destroys() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let mut config = config_for(&prefix);
 

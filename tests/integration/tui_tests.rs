@@ -19,7 +19,7 @@ use txdeploy::monitor::alarm_poller::fetch_alarms;
 use txdeploy::monitor::metric_poller::{self, MetricWindow};
 use txdeploy::monitor::{AlarmState, dashboard_metrics};
 
-use crate::harness::{BIN, moto_endpoint, unique_stack};
+use crate::harness::{BIN, moto_or_skip, unique_stack};
 
 /// The alarm refresh interval the TUI uses by default (`monitor::ALARM_INTERVAL`).
 const ALARM_REFRESH: Duration = txdeploy::monitor::ALARM_INTERVAL;
@@ -221,10 +221,7 @@ fn rss_kib(pid: &str) -> Option<u64> {
 
 #[test]
 fn tui_plans_applies_watches_an_alarm_flip_and_restores_the_terminal() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (no moto)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     if !tmux_available() {
         eprintln!("skipped: tmux is not installed");
         return;
@@ -351,10 +348,7 @@ fn run_binary(dir: &Path, endpoint: &str, args: &[&str]) -> (Option<i32>, String
 
 #[test]
 fn monitor_once_exits_1_only_while_an_alarm_fires_and_the_stream_prints_transitions() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (no moto)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (aws, _) = runtime.block_on(clients(&endpoint));
     let prefix = unique_stack();
@@ -421,10 +415,7 @@ fn monitor_once_exits_1_only_while_an_alarm_fires_and_the_stream_prints_transiti
 
 #[test]
 fn one_refresh_is_one_describe_alarms_and_one_get_metric_data_and_no_data_is_not_zero() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (no moto)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let (aws, counter) = clients(&endpoint).await;
@@ -521,10 +512,7 @@ fn one_refresh_is_one_describe_alarms_and_one_get_metric_data_and_no_data_is_not
 
 #[test]
 fn a_query_cloudwatch_cannot_compute_reads_as_an_error_and_the_rest_still_shows() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (no moto)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let (aws, _) = clients(&endpoint).await;
@@ -585,10 +573,7 @@ fn a_query_cloudwatch_cannot_compute_reads_as_an_error_and_the_rest_still_shows(
 
 #[test]
 fn sigterm_ends_the_tui_and_gives_the_terminal_back() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (no moto)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     if !tmux_available() {
         eprintln!("skipped: tmux is not installed");
         return;

@@ -22,7 +22,7 @@ use txdeploy::spec::{CheckedGraph, Environment, Outputs, ResourceId, ResourceKin
 use txdeploy::state::journal::{InMemoryJournal, JournalEntry, JournalStore};
 
 use crate::harness::moto_session::{apply, config_for};
-use crate::harness::{moto_endpoint, unique_stack};
+use crate::harness::{moto_or_skip, unique_stack};
 
 /// The AWS cloud, except that every change of one named resource fails (after a short
 /// delay, so the steps running beside it finish their calls first).
@@ -165,10 +165,7 @@ async fn observed(session: &Session) -> BTreeMap<ResourceId, Observed> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let mut config = config_for(&unique_stack());
     let (cloud, _) = connect(&endpoint).await;
     let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
@@ -276,10 +273,7 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
 /// and the alias still serves the version it served before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let mut config = config_for(&unique_stack());
     let (cloud, _) = connect(&endpoint).await;
     let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
@@ -502,10 +496,7 @@ fn planned_changes(run: &crate::harness::Run) -> Vec<String> {
 
 #[test]
 fn the_binary_undoes_a_failed_apply_and_exits_1() {
-    let Some(endpoint) = moto_endpoint() else {
-        eprintln!("skipped: TXDEPLOY_TEST_ENDPOINT is not set (scripts/test sets it)");
-        return;
-    };
+    let endpoint = moto_or_skip!();
     let prefix = unique_stack();
     let state = tempfile::tempdir().unwrap();
     txdeploy(&endpoint, &prefix, state.path())
