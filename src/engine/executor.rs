@@ -4,15 +4,15 @@
 //! journal is written before every event; a failure or Ctrl-C stops scheduling while
 //! in-flight calls finish; a failure is then undone (`undo`) unless the options say stop.
 
+mod dag_walk;
 mod undo;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +27,7 @@ use crate::spec::{
     CheckedGraph, Environment, OutputTable, Outputs, ResourceId, ResourceSpec, Service,
 };
 use crate::state::journal::{JournalEntry, JournalStore, new_apply_id, now_rfc3339};
+use dag_walk::DagWalk;
 pub use undo::{Leftover, UndoKept, UndoReport};
 
 /// How an apply runs.
@@ -103,8 +104,8 @@ pub struct Executor {
 /// Where one node of the plan stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Status {
-    /// Waiting for this many dependencies.
-    Waiting(usize),
+    /// Not started yet.
+    Pending,
     Running,
     Succeeded,
     Failed,
@@ -223,12 +224,6 @@ impl Executor {
             .apply_id()
             .map_or_else(new_apply_id, str::to_owned);
         let deps = plan_dependencies(plan, graph);
-        let mut dependents = vec![Vec::new(); plan.changes.len()];
-        for (i, node_deps) in deps.iter().enumerate() {
-            for d in node_deps {
-                dependents[*d].push(i);
-            }
-        }
         let mut outputs: BTreeMap<ResourceId, Outputs> = plan
             .changes
             .iter()
@@ -238,12 +233,16 @@ impl Executor {
         let mut run = Run {
             plan,
             shared: Arc::clone(&shared),
-            status: Vec::with_capacity(plan.changes.len()),
-            dependents,
+            status: plan
+                .changes
+                .iter()
+                .map(|c| match c.action {
+                    Action::NoOp => Status::NoOp,
+                    _ => Status::Pending,
+                })
+                .collect(),
+            walk: DagWalk::new(&deps, |i| !matches!(plan.changes[i].action, Action::NoOp)),
             first_error: None,
-            tasks: JoinSet::new(),
-            running: HashMap::new(),
-            ready: VecDeque::new(),
             graph,
             undo: None,
         };
@@ -265,7 +264,7 @@ impl Executor {
             .await;
         if let Err(e) = opened {
             // Without a journal nothing may change: the apply ends before its first call.
-            run.status = vec![Status::Stopped; plan.changes.len()];
+            run.status.fill(Status::Stopped);
             for change in &plan.changes {
                 run.skip(change, SkipReason::Stopped);
             }
@@ -282,20 +281,8 @@ impl Executor {
             changes: change_count,
         });
 
-        for (i, change) in plan.changes.iter().enumerate() {
-            if matches!(change.action, Action::NoOp) {
-                run.status.push(Status::NoOp);
-                run.skip(change, SkipReason::NoOp);
-            } else {
-                let waiting = deps[i]
-                    .iter()
-                    .filter(|d| !matches!(plan.changes[**d].action, Action::NoOp))
-                    .count();
-                run.status.push(Status::Waiting(waiting));
-                if waiting == 0 {
-                    run.ready.push_back(i);
-                }
-            }
+        for change in plan.changes.iter().filter(|c| matches!(c.action, Action::NoOp)) {
+            run.skip(change, SkipReason::NoOp);
         }
 
         run.walk().await;
@@ -305,11 +292,9 @@ impl Executor {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
 
-        for i in 0..plan.changes.len() {
-            if matches!(run.status[i], Status::Waiting(_)) {
-                run.status[i] = Status::Stopped;
-                run.skip(&plan.changes[i], SkipReason::Stopped);
-            }
+        for i in run.walk.never_started().collect::<Vec<_>>() {
+            run.status[i] = Status::Stopped;
+            run.skip(&plan.changes[i], SkipReason::Stopped);
         }
         let outcome = if self.cancel.is_cancelled() {
             ApplyOutcome::Interrupted
@@ -366,6 +351,28 @@ impl Shared {
             .map_err(io::Error::other)?
     }
 
+    /// The context of one step on `id`: the outputs known now, and progress messages sent
+    /// as `NodeProgress` events.
+    fn step_context(&self, id: &ResourceId) -> StepContext {
+        let outputs = self
+            .outputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let events = self.events.clone();
+        let progress_id = id.clone();
+        StepContext::new(
+            self.env.clone(),
+            outputs,
+            Box::new(move |message| {
+                events.emit(ExecEvent::NodeProgress {
+                    id: progress_id.clone(),
+                    message,
+                });
+            }),
+        )
+    }
+
     /// A slot of the node's service, then a global one (in that order, so a step waiting
     /// for a busy service does not hold a global slot others could use). `None` when the
     /// apply stops first.
@@ -384,59 +391,93 @@ impl Shared {
     }
 }
 
+/// The retries of one step, apply or undo: after each failed attempt the policy's delay,
+/// with the step's slots given to other steps meanwhile.
+struct Retrying<'a> {
+    shared: &'a Shared,
+    id: &'a ResourceId,
+    permits: Option<[OwnedSemaphorePermit; 2]>,
+    attempt: u32,
+    started: Instant,
+}
+
+impl<'a> Retrying<'a> {
+    fn new(shared: &'a Shared, id: &'a ResourceId, permits: [OwnedSemaphorePermit; 2]) -> Self {
+        Self {
+            shared,
+            id,
+            permits: Some(permits),
+            attempt: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// After a failed attempt: waits the policy's delay and takes the slots again. `Err`
+    /// is the error to give up with: not retryable, out of attempts or time, or stopping.
+    async fn wait(&mut self, error: CloudError) -> Result<(), CloudError> {
+        self.attempt += 1;
+        let elapsed = self.started.elapsed();
+        let retry = &self.shared.retry;
+        let Some(delay) = retry.next_delay(error.class, self.attempt, elapsed) else {
+            return Err(retry.exhausted(error, self.attempt, elapsed));
+        };
+        self.shared.events.emit(ExecEvent::NodeRetrying {
+            id: self.id.clone(),
+            attempt: self.attempt,
+            class: error.class,
+            error: error.to_string(),
+            delay_ms: millis(delay),
+        });
+        // The slots go to other steps while this one waits.
+        drop(self.permits.take());
+        tokio::select! {
+            biased;
+            () = self.shared.stop.cancelled() => return Err(stopping(error)),
+            () = tokio::time::sleep(delay) => {}
+        }
+        self.permits = self.shared.permits(self.id.kind().service()).await;
+        if self.permits.is_none() {
+            return Err(stopping(error));
+        }
+        Ok(())
+    }
+}
+
 /// The scheduler's state for one apply.
 struct Run<'a> {
     plan: &'a Plan,
     graph: &'a CheckedGraph,
     shared: Arc<Shared>,
     status: Vec<Status>,
-    dependents: Vec<Vec<usize>>,
+    walk: DagWalk<StepOutcome>,
     first_error: Option<(ResourceId, CloudError)>,
-    tasks: JoinSet<(usize, StepOutcome)>,
-    running: HashMap<tokio::task::Id, usize>,
-    ready: VecDeque<usize>,
     undo: Option<UndoReport>,
 }
 
 impl Run<'_> {
     /// Starts ready nodes and reacts to finished ones until nothing runs.
     async fn walk(&mut self) {
+        let stop = self.shared.stop.clone();
         loop {
-            if !self.shared.stop.is_cancelled() {
-                while let Some(i) = self.ready.pop_front() {
-                    self.spawn(i);
-                }
-            }
-            let Some(joined) = self.tasks.join_next_with_id().await else {
+            let next = self.walk.next(&stop, |i| {
+                let change = self.plan.changes[i].clone();
+                let spec = self.graph.get(&change.id).cloned();
+                self.status[i] = Status::Running;
+                let shared = Arc::clone(&self.shared);
+                async move { run_step(&shared, change, spec).await }
+            });
+            let Some((i, joined)) = next.await else {
                 return;
             };
-            let (i, outcome) = match joined {
-                Ok((_, (i, outcome))) => (i, outcome),
-                Err(e) => {
-                    let Some(i) = self.running.get(&e.id()).copied() else {
-                        continue;
-                    };
-                    let error = CloudError::fatal(
-                        "txdeploy",
-                        "step",
-                        format!("the step stopped unexpectedly ({e}); this is a txdeploy bug"),
-                    );
-                    (i, StepOutcome::Failed(error))
-                }
-            };
+            let outcome = joined.unwrap_or_else(|e| {
+                StepOutcome::Failed(CloudError::fatal(
+                    "txdeploy",
+                    "step",
+                    format!("the step stopped unexpectedly ({e}); this is a txdeploy bug"),
+                ))
+            });
             self.finished(i, outcome);
         }
-    }
-
-    fn spawn(&mut self, i: usize) {
-        let change = self.plan.changes[i].clone();
-        let spec = self.graph.get(&change.id).cloned();
-        self.status[i] = Status::Running;
-        let shared = Arc::clone(&self.shared);
-        let handle = self
-            .tasks
-            .spawn(async move { (i, run_step(&shared, change, spec).await) });
-        self.running.insert(handle.id(), i);
     }
 
     fn finished(&mut self, i: usize, outcome: StepOutcome) {
@@ -455,14 +496,7 @@ impl Run<'_> {
                         None => table.remove(id),
                     };
                 }
-                for d in self.dependents[i].clone() {
-                    if let Status::Waiting(n) = &mut self.status[d] {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 {
-                            self.ready.push_back(d);
-                        }
-                    }
-                }
+                self.walk.release(i);
             }
             StepOutcome::Failed(error) => {
                 self.status[i] = Status::Failed;
@@ -482,19 +516,13 @@ impl Run<'_> {
 
     /// Marks every node that (transitively) waits for the failed node `failed`.
     fn block_dependents(&mut self, failed: usize) {
-        let mut stack = vec![failed];
-        while let Some(n) = stack.pop() {
-            for d in self.dependents[n].clone() {
-                if matches!(self.status[d], Status::Waiting(_)) {
-                    self.status[d] = Status::DependencyFailed;
-                    let dependency = self.plan.changes[n].id.clone();
-                    self.skip(
-                        &self.plan.changes[d],
-                        SkipReason::DependencyFailed { dependency },
-                    );
-                    stack.push(d);
-                }
-            }
+        for (d, n) in self.walk.block(failed) {
+            self.status[d] = Status::DependencyFailed;
+            let dependency = self.plan.changes[n].id.clone();
+            self.skip(
+                &self.plan.changes[d],
+                SkipReason::DependencyFailed { dependency },
+            );
         }
     }
 
@@ -598,24 +626,7 @@ async fn run_step(
         action,
     });
     let started = Instant::now();
-    let outputs = shared
-        .outputs
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let events = shared.events.clone();
-    let progress_id = id.clone();
-    let ctx = StepContext::new(
-        shared.env.clone(),
-        outputs,
-        Box::new(move |message| {
-            events.emit(ExecEvent::NodeProgress {
-                id: progress_id.clone(),
-                message,
-            });
-        }),
-    )
-    .with_canary(shared.canary);
+    let ctx = shared.step_context(&id).with_canary(shared.canary);
     let step = Step {
         shared,
         change: &change,
@@ -695,9 +706,7 @@ impl Step<'_> {
             _ => Phase::Converge,
         };
         let mut fresh = true;
-        let mut attempt = 0;
-        let mut permits = Some(permits);
-        let started = Instant::now();
+        let mut retrying = Retrying::new(self.shared, &self.change.id, permits);
         loop {
             let result = match phase {
                 Phase::Delete => match self.delete_once(fresh).await {
@@ -715,31 +724,7 @@ impl Step<'_> {
                 Ok(outputs) => return Ok(outputs),
                 Err(error) => error,
             };
-            attempt += 1;
-            let elapsed = started.elapsed();
-            let retry = &self.shared.retry;
-            let Some(delay) = retry.next_delay(error.class, attempt, elapsed) else {
-                return Err(retry.exhausted(error, attempt, elapsed));
-            };
-            self.shared.events.emit(ExecEvent::NodeRetrying {
-                id: self.change.id.clone(),
-                attempt,
-                class: error.class,
-                error: error.to_string(),
-                delay_ms: millis(delay),
-            });
-            // The slots go to other nodes while this one waits.
-            drop(permits.take());
-            let stop = &self.shared.stop;
-            tokio::select! {
-                biased;
-                () = stop.cancelled() => return Err(stopping(error)),
-                () = tokio::time::sleep(delay) => {}
-            }
-            permits = self.shared.permits(self.change.id.kind().service()).await;
-            if permits.is_none() {
-                return Err(stopping(error));
-            }
+            retrying.wait(error).await?;
             fresh = false;
         }
     }

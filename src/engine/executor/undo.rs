@@ -13,17 +13,17 @@
 //! - deleted: reported as not restorable; the next `txdeploy apply` recreates it if the
 //!   config still wants it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, PoisonError};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{Shared, journal_error, millis, stopping};
-use crate::cloud::{CloudError, Observed, StepContext};
+use super::dag_walk::DagWalk;
+use super::{Retrying, Shared, journal_error, millis};
+use crate::cloud::{CloudError, Observed};
 use crate::engine::exec_event::{ExecEvent, UndoOutcome};
 use crate::spec::{CheckedGraph, OnChange, Outputs, ResourceId, ResourceSpec};
 use crate::state::journal::JournalEntry;
@@ -198,7 +198,7 @@ fn undo_dependencies(steps: &[UndoStep], graph: &CheckedGraph) -> Vec<Vec<usize>
 /// Where one undo step stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum UndoStatus {
-    Waiting(usize),
+    Pending,
     Running,
     Done(Done),
     Failed,
@@ -269,48 +269,28 @@ pub(super) async fn undo(
     }
 
     let waits = undo_dependencies(&plan.steps, graph);
-    let mut dependents = vec![Vec::new(); plan.steps.len()];
-    for (i, w) in waits.iter().enumerate() {
-        for &j in w {
-            dependents[j].push(i);
-        }
-    }
-    let mut status: Vec<UndoStatus> = waits.iter().map(|w| UndoStatus::Waiting(w.len())).collect();
-    let mut ready: VecDeque<usize> = (0..plan.steps.len())
-        .filter(|i| waits[*i].is_empty())
-        .collect();
-    let mut tasks: JoinSet<(usize, StepResult)> = JoinSet::new();
-    let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut walk = DagWalk::new(&waits, |_| true);
+    let mut status = vec![UndoStatus::Pending; plan.steps.len()];
+    let stop = shared.stop.clone();
     let mut failed = 0;
     loop {
-        if !shared.stop.is_cancelled() {
-            while let Some(i) = ready.pop_front() {
-                status[i] = UndoStatus::Running;
-                let step = plan.steps[i].clone();
-                let spec = graph.get(&step.id).cloned();
-                let shared = Arc::clone(&shared);
-                let handle =
-                    tasks.spawn(async move { (i, run_undo_step(&shared, step, spec).await) });
-                running.insert(handle.id(), i);
-            }
-        }
-        let Some(joined) = tasks.join_next_with_id().await else {
+        let next = walk.next(&stop, |i| {
+            status[i] = UndoStatus::Running;
+            let step = plan.steps[i].clone();
+            let spec = graph.get(&step.id).cloned();
+            let shared = Arc::clone(&shared);
+            async move { run_undo_step(&shared, step, spec).await }
+        });
+        let Some((i, joined)) = next.await else {
             break;
         };
-        let (i, result) = match joined {
-            Ok((_, done)) => done,
-            Err(e) => {
-                let Some(i) = running.get(&e.id()).copied() else {
-                    continue;
-                };
-                let error = CloudError::fatal(
-                    "txdeploy",
-                    "undo",
-                    format!("the undo step stopped unexpectedly ({e}); this is a txdeploy bug"),
-                );
-                (i, StepResult::Failed(error))
-            }
-        };
+        let result = joined.unwrap_or_else(|e| {
+            StepResult::Failed(CloudError::fatal(
+                "txdeploy",
+                "undo",
+                format!("the undo step stopped unexpectedly ({e}); this is a txdeploy bug"),
+            ))
+        });
         let id = plan.steps[i].id.clone();
         match result {
             StepResult::NotStarted => status[i] = UndoStatus::NotRun,
@@ -336,14 +316,7 @@ pub(super) async fn undo(
                 if done != Done::Kept {
                     report.undone.push(id);
                 }
-                for &d in &dependents[i] {
-                    if let UndoStatus::Waiting(n) = &mut status[d] {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 {
-                            ready.push_back(d);
-                        }
-                    }
-                }
+                walk.release(i);
             }
             StepResult::Failed(error) => {
                 status[i] = UndoStatus::Failed;
@@ -357,9 +330,11 @@ pub(super) async fn undo(
             }
         }
     }
-    for (i, s) in status.iter_mut().enumerate() {
-        if matches!(s, UndoStatus::Waiting(_) | UndoStatus::NotRun) {
-            *s = UndoStatus::NotRun;
+    for i in walk.never_started() {
+        status[i] = UndoStatus::NotRun;
+    }
+    for (i, s) in status.iter().enumerate() {
+        if *s == UndoStatus::NotRun {
             report.left.push(leftover(&plan.steps[i], None));
         }
     }
@@ -505,9 +480,7 @@ async fn undo_with_retries(
     spec: &ResourceSpec,
     permits: [tokio::sync::OwnedSemaphorePermit; 2],
 ) -> Result<(Done, Option<Outputs>), CloudError> {
-    let mut permits = Some(permits);
-    let mut attempt = 0;
-    let started = Instant::now();
+    let mut retrying = Retrying::new(shared, &step.id, permits);
     loop {
         let error = match undo_once(shared, step, spec).await {
             Ok(done) => return Ok(done),
@@ -516,49 +489,8 @@ async fn undo_with_retries(
             }
             Err(e) => e,
         };
-        attempt += 1;
-        let elapsed = started.elapsed();
-        let Some(delay) = shared.retry.next_delay(error.class, attempt, elapsed) else {
-            return Err(shared.retry.exhausted(error, attempt, elapsed));
-        };
-        shared.events.emit(ExecEvent::NodeRetrying {
-            id: step.id.clone(),
-            attempt,
-            class: error.class,
-            error: error.to_string(),
-            delay_ms: millis(delay),
-        });
-        drop(permits.take());
-        tokio::select! {
-            biased;
-            () = shared.stop.cancelled() => return Err(stopping(error)),
-            () = tokio::time::sleep(delay) => {}
-        }
-        permits = shared.permits(step.id.kind().service()).await;
-        if permits.is_none() {
-            return Err(stopping(error));
-        }
+        retrying.wait(error).await?;
     }
-}
-
-fn context(shared: &Shared, id: &ResourceId) -> StepContext {
-    let outputs = shared
-        .outputs
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let events = shared.events.clone();
-    let progress_id = id.clone();
-    StepContext::new(
-        shared.env.clone(),
-        outputs,
-        Box::new(move |message| {
-            events.emit(ExecEvent::NodeProgress {
-                id: progress_id.clone(),
-                message,
-            });
-        }),
-    )
 }
 
 async fn undo_once(
@@ -572,7 +504,7 @@ async fn undo_once(
         (UndoAction::Delete | UndoAction::Keep, None) => Ok((Done::Absent, None)),
         (UndoAction::Keep, Some(_)) => Ok((Done::Kept, None)),
         (UndoAction::Delete, Some(current)) => {
-            let ctx = context(shared, &step.id);
+            let ctx = shared.step_context(&step.id);
             cloud.delete(&step.id, &current, &ctx).await?;
             Ok((Done::Deleted, None))
         }
@@ -590,7 +522,7 @@ async fn undo_once(
             if changed.is_empty() {
                 return Ok((Done::Unchanged, Some(current.outputs)));
             }
-            let ctx = context(shared, &step.id).restoring(before.fields.clone());
+            let ctx = shared.step_context(&step.id).restoring(before.fields.clone());
             cloud.update(spec, &current, &changed, &ctx).await?;
             // Read back: an adapter that sends the spec's value instead of the recorded one
             // must show up here, not as a silently different stack.
