@@ -281,7 +281,11 @@ impl Executor {
             changes: change_count,
         });
 
-        for change in plan.changes.iter().filter(|c| matches!(c.action, Action::NoOp)) {
+        for change in plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::NoOp))
+        {
             run.skip(change, SkipReason::NoOp);
         }
 

@@ -82,7 +82,8 @@ const fn bind(
     }
 }
 
-const MOVE: [Binding; 4] = [
+/// Moving the selection: the list screens' first keys.
+const NAVIGATION: &[Binding] = &[
     bind(
         &[KeyCode::Char('j'), KeyCode::Down],
         "j/k",
@@ -100,9 +101,6 @@ const MOVE: [Binding; 4] = [
         Action::PageDown,
     ),
     bind(&[KeyCode::PageUp], "PgUp", "", "", Action::PageUp),
-];
-
-const ENDS: [Binding; 2] = [
     bind(
         &[KeyCode::Home, KeyCode::Char('g')],
         "g/G",
@@ -128,12 +126,6 @@ const LAUNCH: &[Binding] = &[bind(
 )];
 
 const PLAN: &[Binding] = &[
-    MOVE[0],
-    MOVE[1],
-    MOVE[2],
-    MOVE[3],
-    ENDS[0],
-    ENDS[1],
     bind(
         &[KeyCode::Enter],
         "enter",
@@ -172,12 +164,6 @@ const PLAN: &[Binding] = &[
 ];
 
 const DEPLOY: &[Binding] = &[
-    MOVE[0],
-    MOVE[1],
-    MOVE[2],
-    MOVE[3],
-    ENDS[0],
-    ENDS[1],
     bind(
         &[KeyCode::Char('f')],
         "f",
@@ -225,12 +211,6 @@ const DEPLOY: &[Binding] = &[
 ];
 
 const DASHBOARD: &[Binding] = &[
-    MOVE[0],
-    MOVE[1],
-    MOVE[2],
-    MOVE[3],
-    ENDS[0],
-    ENDS[1],
     bind(
         &[KeyCode::Char('['), KeyCode::Char(']')],
         "[ ]",
@@ -255,12 +235,6 @@ const DASHBOARD: &[Binding] = &[
 ];
 
 const ALARMS: &[Binding] = &[
-    MOVE[0],
-    MOVE[1],
-    MOVE[2],
-    MOVE[3],
-    ENDS[0],
-    ENDS[1],
     bind(
         &[KeyCode::Enter],
         "enter",
@@ -361,18 +335,20 @@ const HELP: &[Binding] = &[bind(
     Action::Help,
 )];
 
-/// The bindings of `context`, its own first, then the global ones (for screens).
+/// The bindings of `context`: navigation on list screens, then its own, then the global
+/// ones (for screens).
 pub fn bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
-    let (own, global): (&'static [Binding], &'static [Binding]) = match context {
-        Context::Screen(Screen::Launch) => (LAUNCH, GLOBAL),
-        Context::Screen(Screen::Plan) => (PLAN, GLOBAL),
-        Context::Screen(Screen::Deploy) => (DEPLOY, GLOBAL),
-        Context::Screen(Screen::Dashboard) => (DASHBOARD, GLOBAL),
-        Context::Screen(Screen::Alarms) => (ALARMS, GLOBAL),
-        Context::Dialog => (DIALOG, &[]),
-        Context::Help => (HELP, &[]),
+    type Table = &'static [Binding];
+    let (navigation, own, global): (Table, Table, Table) = match context {
+        Context::Screen(Screen::Launch) => (&[], LAUNCH, GLOBAL),
+        Context::Screen(Screen::Plan) => (NAVIGATION, PLAN, GLOBAL),
+        Context::Screen(Screen::Deploy) => (NAVIGATION, DEPLOY, GLOBAL),
+        Context::Screen(Screen::Dashboard) => (NAVIGATION, DASHBOARD, GLOBAL),
+        Context::Screen(Screen::Alarms) => (NAVIGATION, ALARMS, GLOBAL),
+        Context::Dialog => (&[], DIALOG, &[]),
+        Context::Help => (&[], HELP, &[]),
     };
-    own.iter().chain(global.iter())
+    navigation.iter().chain(own).chain(global)
 }
 
 /// The action `key` triggers in `context`, if any.

@@ -522,7 +522,9 @@ async fn undo_once(
             if changed.is_empty() {
                 return Ok((Done::Unchanged, Some(current.outputs)));
             }
-            let ctx = shared.step_context(&step.id).restoring(before.fields.clone());
+            let ctx = shared
+                .step_context(&step.id)
+                .restoring(before.fields.clone());
             cloud.update(spec, &current, &changed, &ctx).await?;
             // Read back: an adapter that sends the spec's value instead of the recorded one
             // must show up here, not as a silently different stack.
