@@ -9,6 +9,7 @@
 //! queues and topics are unique; a transient error may arrive after the change was made.
 
 pub mod fault_plan;
+pub mod hooked_cloud;
 pub mod latency_model;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use fault_plan::{ANY_OPERATION, Clear, FaultPlan, Odds};
+pub use hooked_cloud::{CloudHooks, HookedCloud, Mutation};
 pub use latency_model::{Cost, LatencyModel};
 
 use crate::cloud::{Cloud, CloudError, Discovered, Observed, StepContext};

@@ -156,73 +156,22 @@ fn add_findings(plan: &mut Plan, findings: Vec<PreflightFinding>) {
 mod tests {
     use std::sync::Mutex;
 
-    use async_trait::async_trait;
-
     use super::*;
-    use crate::cloud::{Discovered, Observed, StepContext};
-    use crate::fake_cloud::FakeCloud;
+    use crate::fake_cloud::{CloudHooks, FakeCloud, HookedCloud};
     use crate::plan::WarningKind;
-    use crate::spec::{Outputs, ResourceId, ResourceKind, ResourceSpec};
+    use crate::spec::{ResourceId, ResourceKind};
     use crate::stack;
 
-    /// The fake cloud with a scripted preflight answer, counting how often it is asked.
+    /// A scripted preflight answer, counting how often it is asked.
     struct ScriptedPreflight {
-        inner: FakeCloud,
         answer: Result<Vec<PreflightFinding>, CloudError>,
         asked: Mutex<usize>,
     }
 
-    #[async_trait]
-    impl Cloud for ScriptedPreflight {
-        async fn environment(&self) -> Result<Environment, CloudError> {
-            self.inner.environment().await
-        }
-        async fn preflight(
-            &self,
-            _plan: &Plan,
-            _graph: &CheckedGraph,
-            _observed: &ObservedState,
-        ) -> Result<Vec<PreflightFinding>, CloudError> {
+    impl CloudHooks for ScriptedPreflight {
+        fn preflight(&self) -> Option<Result<Vec<PreflightFinding>, CloudError>> {
             *self.asked.lock().unwrap() += 1;
-            self.answer.clone()
-        }
-        async fn observe(
-            &self,
-            spec: &ResourceSpec,
-            env: &Environment,
-        ) -> Result<Option<Observed>, CloudError> {
-            self.inner.observe(spec, env).await
-        }
-        async fn discover(
-            &self,
-            stack: &str,
-            env: &Environment,
-        ) -> Result<Vec<Discovered>, CloudError> {
-            self.inner.discover(stack, env).await
-        }
-        async fn create(
-            &self,
-            spec: &ResourceSpec,
-            ctx: &StepContext,
-        ) -> Result<Outputs, CloudError> {
-            self.inner.create(spec, ctx).await
-        }
-        async fn update(
-            &self,
-            spec: &ResourceSpec,
-            current: &Observed,
-            changed: &[String],
-            ctx: &StepContext,
-        ) -> Result<Outputs, CloudError> {
-            self.inner.update(spec, current, changed, ctx).await
-        }
-        async fn delete(
-            &self,
-            id: &ResourceId,
-            current: &Observed,
-            ctx: &StepContext,
-        ) -> Result<(), CloudError> {
-            self.inner.delete(id, current, ctx).await
+            Some(self.answer.clone())
         }
     }
 
@@ -230,13 +179,14 @@ mod tests {
     /// models) whose cloud answers the preflight with `answer`.
     fn session_with(
         answer: Result<Vec<PreflightFinding>, CloudError>,
-    ) -> (Session, Arc<ScriptedPreflight>) {
+    ) -> (Session, Arc<HookedCloud<ScriptedPreflight>>, Arc<FakeCloud>) {
         let config = Config::defaults().unwrap();
-        let cloud = Arc::new(ScriptedPreflight {
-            inner: FakeCloud::new(),
+        let scripted = ScriptedPreflight {
             answer,
             asked: Mutex::new(0),
-        });
+        };
+        let fake = Arc::new(FakeCloud::new());
+        let cloud = Arc::new(HookedCloud::new(fake.clone(), scripted));
         let env = crate::fake_cloud::fake_environment();
         let graph = stack::foundation(&config, &env).check().unwrap();
         let session = Session {
@@ -245,7 +195,7 @@ mod tests {
             env,
             graph,
         };
-        (session, cloud)
+        (session, cloud, fake)
     }
 
     fn key() -> ResourceId {
@@ -254,7 +204,7 @@ mod tests {
 
     #[tokio::test]
     async fn preflight_refusals_join_the_plan_and_warnings_go_on_their_change() {
-        let (session, cloud) = session_with(Ok(vec![
+        let (session, cloud, fake) = session_with(Ok(vec![
             PreflightFinding::refuse(&key(), "`some.setting`: lower it"),
             PreflightFinding::warn(&key(), WarningKind::Cost, "read capacity 12 derived"),
         ]));
@@ -267,8 +217,8 @@ mod tests {
         let change = plan.get(&key()).unwrap();
         assert_eq!(change.warnings.len(), 1);
         assert_eq!(change.warnings[0].kind, WarningKind::Cost);
-        assert_eq!(*cloud.asked.lock().unwrap(), 1);
-        assert_eq!(cloud.inner.mutations(), 0, "planning changes nothing");
+        assert_eq!(*cloud.hooks().asked.lock().unwrap(), 1);
+        assert_eq!(fake.mutations(), 0, "planning changes nothing");
     }
 
     #[tokio::test]
@@ -280,7 +230,7 @@ mod tests {
             Some(403),
             "not allowed",
         );
-        let (session, _) = session_with(Err(error));
+        let (session, _, _) = session_with(Err(error));
         let observed = session.observe().await.unwrap();
         let plan = session.plan(&observed, PlanOptions::apply()).await;
         assert_eq!(plan.refusals.len(), 1, "{:?}", plan.refusals);
@@ -294,7 +244,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_plan_without_changes_is_not_preflighted() {
-        let (session, cloud) = session_with(Ok(Vec::new()));
+        let (session, cloud, _) = session_with(Ok(Vec::new()));
         let observed = session.observe().await.unwrap();
         let plan = session.plan(&observed, PlanOptions::apply()).await;
         let report = session
@@ -307,11 +257,11 @@ mod tests {
             .await;
         assert!(report.first_error.is_none(), "{:?}", report.first_error);
         let observed = session.observe().await.unwrap();
-        let asked = *cloud.asked.lock().unwrap();
+        let asked = *cloud.hooks().asked.lock().unwrap();
         let noop = session.plan(&observed, PlanOptions::apply()).await;
         assert!(!noop.has_changes());
         assert_eq!(
-            *cloud.asked.lock().unwrap(),
+            *cloud.hooks().asked.lock().unwrap(),
             asked,
             "no change, no preflight"
         );

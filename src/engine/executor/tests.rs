@@ -18,10 +18,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::cloud::{Discovered, ErrorClass};
+use crate::cloud::ErrorClass;
 use crate::config::Config;
 use crate::engine::observe_all;
-use crate::fake_cloud::{FakeCloud, FakeResource, FaultPlan, LatencyModel, fake_environment};
+use crate::fake_cloud::{
+    CloudHooks, FakeCloud, FakeResource, FaultPlan, HookedCloud, LatencyModel, Mutation,
+    fake_environment,
+};
 use crate::plan::{FieldDiff, PlanOptions, plan};
 use crate::spec::{
     BucketSpec, KmsKeySpec, LifecycleSpec, OutputRef, QueueSpec, ResourceGraph, ResourceKind,
@@ -338,8 +341,8 @@ async fn nodes_start_when_their_own_dependencies_finish_not_level_by_level() {
 }
 
 /// Counts calls in flight per service around a fake cloud.
+#[derive(Default)]
 struct Gauge {
-    inner: Arc<FakeCloud>,
     state: Mutex<GaugeState>,
 }
 
@@ -351,8 +354,9 @@ struct GaugeState {
     max_total: usize,
 }
 
-impl Gauge {
-    fn enter(&self, id: &ResourceId) {
+#[async_trait]
+impl CloudHooks for Gauge {
+    async fn before(&self, id: &ResourceId, _: Mutation) -> Result<(), CloudError> {
         let mut s = self.state.lock().unwrap();
         let service = id.kind().service();
         let n = s.now.entry(service).or_default();
@@ -362,67 +366,14 @@ impl Gauge {
         *max = (*max).max(n);
         s.total += 1;
         s.max_total = s.max_total.max(s.total);
+        Ok(())
     }
 
-    fn exit(&self, id: &ResourceId) {
+    fn after(&self, id: &ResourceId, _: Mutation, _: bool) -> Result<(), CloudError> {
         let mut s = self.state.lock().unwrap();
         *s.now.entry(id.kind().service()).or_default() -= 1;
         s.total -= 1;
-    }
-}
-
-#[async_trait]
-impl Cloud for Gauge {
-    async fn environment(&self) -> Result<Environment, CloudError> {
-        self.inner.environment().await
-    }
-
-    async fn observe(
-        &self,
-        spec: &ResourceSpec,
-        env: &Environment,
-    ) -> Result<Option<Observed>, CloudError> {
-        self.inner.observe(spec, env).await
-    }
-
-    async fn discover(
-        &self,
-        stack: &str,
-        env: &Environment,
-    ) -> Result<Vec<Discovered>, CloudError> {
-        self.inner.discover(stack, env).await
-    }
-
-    async fn create(&self, spec: &ResourceSpec, ctx: &StepContext) -> Result<Outputs, CloudError> {
-        self.enter(&spec.id);
-        let result = self.inner.create(spec, ctx).await;
-        self.exit(&spec.id);
-        result
-    }
-
-    async fn update(
-        &self,
-        spec: &ResourceSpec,
-        current: &Observed,
-        changed: &[String],
-        ctx: &StepContext,
-    ) -> Result<Outputs, CloudError> {
-        self.enter(&spec.id);
-        let result = self.inner.update(spec, current, changed, ctx).await;
-        self.exit(&spec.id);
-        result
-    }
-
-    async fn delete(
-        &self,
-        id: &ResourceId,
-        current: &Observed,
-        ctx: &StepContext,
-    ) -> Result<(), CloudError> {
-        self.enter(id);
-        let result = self.inner.delete(id, current, ctx).await;
-        self.exit(id);
-        result
+        Ok(())
     }
 }
 
@@ -439,10 +390,7 @@ async fn limits_bound_calls_in_flight_globally_and_per_service() {
         LatencyModel::aws_like(),
         FaultPlan::default(),
     ));
-    let gauge = Arc::new(Gauge {
-        inner: fake,
-        state: Mutex::default(),
-    });
+    let gauge = Arc::new(HookedCloud::new(fake, Gauge::default()));
     let plan = plan_for(gauge.as_ref(), &graph).await;
     let options = ExecOptions {
         parallelism: 3,
@@ -460,7 +408,7 @@ async fn limits_bound_calls_in_flight_globally_and_per_service() {
     )
     .await;
     assert_eq!(applied.report.outcome, ApplyOutcome::Succeeded);
-    let s = gauge.state.lock().unwrap();
+    let s = gauge.hooks().state.lock().unwrap();
     assert_eq!(s.max[&Service::Kms], 2, "kms limit");
     assert_eq!(s.max_total, 3, "global limit, and it is used in full");
     assert!(s.max[&Service::Sqs] >= 1);
@@ -581,41 +529,21 @@ async fn every_journal_entry_is_written_before_its_event() {
     );
 }
 
-/// A cloud whose first create of each resource makes the object, then loses the response.
-struct LosingCloud {
-    inner: Arc<FakeCloud>,
+/// Around a fake cloud: the first create of each resource makes the object, then loses the
+/// response.
+#[derive(Default)]
+struct LosingFirstCreate {
     lost: Mutex<Vec<ResourceId>>,
 }
 
 #[async_trait]
-impl Cloud for LosingCloud {
-    async fn environment(&self) -> Result<Environment, CloudError> {
-        self.inner.environment().await
-    }
-
-    async fn observe(
-        &self,
-        spec: &ResourceSpec,
-        env: &Environment,
-    ) -> Result<Option<Observed>, CloudError> {
-        self.inner.observe(spec, env).await
-    }
-
-    async fn discover(
-        &self,
-        stack: &str,
-        env: &Environment,
-    ) -> Result<Vec<Discovered>, CloudError> {
-        self.inner.discover(stack, env).await
-    }
-
-    async fn create(&self, spec: &ResourceSpec, ctx: &StepContext) -> Result<Outputs, CloudError> {
-        let outputs = self.inner.create(spec, ctx).await?;
+impl CloudHooks for LosingFirstCreate {
+    fn after(&self, id: &ResourceId, call: Mutation, succeeded: bool) -> Result<(), CloudError> {
         let mut lost = self.lost.lock().unwrap();
-        if lost.contains(&spec.id) {
-            return Ok(outputs);
+        if call != Mutation::Create || !succeeded || lost.contains(id) {
+            return Ok(());
         }
-        lost.push(spec.id.clone());
+        lost.push(id.clone());
         Err(CloudError::from_parts(
             "kms",
             "CreateKey",
@@ -624,35 +552,13 @@ impl Cloud for LosingCloud {
             "connection reset",
         ))
     }
-
-    async fn update(
-        &self,
-        spec: &ResourceSpec,
-        current: &Observed,
-        changed: &[String],
-        ctx: &StepContext,
-    ) -> Result<Outputs, CloudError> {
-        self.inner.update(spec, current, changed, ctx).await
-    }
-
-    async fn delete(
-        &self,
-        id: &ResourceId,
-        current: &Observed,
-        ctx: &StepContext,
-    ) -> Result<(), CloudError> {
-        self.inner.delete(id, current, ctx).await
-    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_lost_create_response_is_converged_by_observing_not_by_creating_again() {
     let graph = stack_graph();
     let fake = Arc::new(FakeCloud::new());
-    let cloud = Arc::new(LosingCloud {
-        inner: fake.clone(),
-        lost: Mutex::default(),
-    });
+    let cloud = Arc::new(HookedCloud::new(fake.clone(), LosingFirstCreate::default()));
     let plan = plan_for(cloud.as_ref(), &graph).await;
     let applied = apply(cloud.clone(), &graph, &plan).await;
     assert_eq!(
