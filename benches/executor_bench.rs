@@ -23,13 +23,14 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use txdeploy::config::Config;
 use txdeploy::engine::{ApplyOutcome, EventSink, ExecOptions, Executor, RetryPolicy, observe_all};
+use txdeploy::fake_cloud::sample_specs::{
+    SAMPLE_STACK, bucket, kms_alias as alias, kms_key, queue, topic,
+};
 use txdeploy::fake_cloud::{FakeCloud, FaultPlan, LatencyModel, fake_environment};
 use txdeploy::plan::{PlanOptions, plan};
 use txdeploy::spec::{
-    BucketSpec, CheckedGraph, KmsAliasSpec, KmsKeySpec, LifecycleSpec, OutputRef, QueueSpec,
-    ResourceGraph, ResourceId, ResourceKind, ResourceSpec, Service, SpecBody, TopicSpec, Value,
+    CheckedGraph, ResourceGraph, ResourceId, ResourceKind, ResourceSpec, Service,
 };
-use txdeploy::stack::{LOGICAL_TAG, STACK_TAG};
 use txdeploy::state::FileJournal;
 use txdeploy::state::journal::new_apply_id;
 
@@ -38,7 +39,7 @@ const SCALE: f64 = 0.5;
 /// Parallel runs measured; the median is reported.
 const RUNS: usize = 3;
 const PARALLELISM: usize = 16;
-const STACK: &str = "tx-dev";
+const STACK: &str = SAMPLE_STACK;
 const FUNCTIONS: [&str; 4] = ["validator", "notifier", "analytics-fn", "reporting-fn"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -249,81 +250,4 @@ fn realistic_graph() -> Result<CheckedGraph, Box<dyn std::error::Error>> {
     fan_in.push(&stage);
     graph.add(topic("dashboard", &sqs_key, &fan_in));
     Ok(graph.check().map_err(|e| format!("{e:?}"))?)
-}
-
-fn spec(
-    kind: ResourceKind,
-    logical: &str,
-    body: SpecBody,
-    depends_on: &[&ResourceId],
-) -> ResourceSpec {
-    let id = ResourceId::new(kind, logical);
-    ResourceSpec {
-        physical_name: format!("{STACK}-{logical}"),
-        tags: BTreeMap::from([
-            (STACK_TAG.to_owned(), STACK.to_owned()),
-            (LOGICAL_TAG.to_owned(), id.to_string()),
-        ]),
-        id,
-        body,
-        depends_on: depends_on.iter().map(|d| (*d).clone()).collect(),
-    }
-}
-
-fn kms_key(logical: &str, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::KmsKey(KmsKeySpec {
-        description: logical.to_owned(),
-        rotation_period_days: 365,
-        policy: Value::Null,
-    });
-    spec(ResourceKind::KmsKey, logical, body, depends_on)
-}
-
-fn alias(logical: &str, target: &ResourceId) -> ResourceSpec {
-    let mut alias = spec(
-        ResourceKind::KmsAlias,
-        logical,
-        SpecBody::KmsAlias(KmsAliasSpec {
-            target_key: OutputRef::id(target),
-        }),
-        &[],
-    );
-    alias.physical_name = format!("alias/{STACK}-{logical}");
-    alias.tags.clear();
-    alias
-}
-
-fn queue(logical: &str, kms: &ResourceId, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::Queue(QueueSpec {
-        kms_key: OutputRef::arn(kms),
-        visibility_timeout_seconds: 30,
-        message_retention_seconds: 3600,
-        redrive: None,
-    });
-    spec(ResourceKind::Queue, logical, body, depends_on)
-}
-
-fn topic(logical: &str, kms: &ResourceId, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::Topic(TopicSpec {
-        kms_key: OutputRef::arn(kms),
-        email_subscription: None,
-    });
-    spec(ResourceKind::Topic, logical, body, depends_on)
-}
-
-fn bucket(logical: &str, kms: &ResourceId, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::Bucket(BucketSpec {
-        versioning: true,
-        kms_key: OutputRef::arn(kms),
-        bucket_key: true,
-        block_public_access: true,
-        policy: Value::Null,
-        lifecycle: LifecycleSpec {
-            prefix: "logs/".to_owned(),
-            glacier_after_days: 7,
-            expire_after_days: 365,
-            noncurrent_expire_after_days: 30,
-        },
-    });
-    spec(ResourceKind::Bucket, logical, body, depends_on)
 }

@@ -11,6 +11,7 @@
 pub mod fault_plan;
 pub mod hooked_cloud;
 pub mod latency_model;
+pub mod sample_specs;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};

@@ -21,19 +21,17 @@ use super::*;
 use crate::cloud::ErrorClass;
 use crate::config::Config;
 use crate::engine::observe_all;
+use crate::fake_cloud::sample_specs::{self, SAMPLE_STACK, bucket, kms_key as key, queue, topic};
 use crate::fake_cloud::{
     CloudHooks, FakeCloud, FakeResource, FaultPlan, HookedCloud, LatencyModel, Mutation,
     fake_environment,
 };
 use crate::plan::{FieldDiff, PlanOptions, plan};
-use crate::spec::{
-    BucketSpec, KmsKeySpec, LifecycleSpec, OutputRef, QueueSpec, ResourceGraph, ResourceKind,
-    SpecBody, TopicSpec, Value, field,
-};
+use crate::spec::{OutputRef, ResourceKind, field};
 use crate::stack::{LOGICAL_TAG, STACK_TAG};
 use crate::state::InMemoryJournal;
 
-const STACK: &str = "tx-dev";
+const STACK: &str = SAMPLE_STACK;
 
 fn env() -> Environment {
     fake_environment()
@@ -49,76 +47,8 @@ fn rid(kind: ResourceKind, logical: &str) -> ResourceId {
     ResourceId::new(kind, logical)
 }
 
-/// A spec of a hand-made graph, tagged like the stack's.
-fn spec(
-    kind: ResourceKind,
-    logical: &str,
-    body: SpecBody,
-    depends_on: &[&ResourceId],
-) -> ResourceSpec {
-    let id = rid(kind, logical);
-    ResourceSpec {
-        physical_name: format!("{STACK}-{logical}"),
-        tags: BTreeMap::from([
-            (STACK_TAG.to_owned(), STACK.to_owned()),
-            (LOGICAL_TAG.to_owned(), id.to_string()),
-        ]),
-        id,
-        body,
-        depends_on: depends_on.iter().map(|d| (*d).clone()).collect(),
-    }
-}
-
-fn key(logical: &str, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::KmsKey(KmsKeySpec {
-        description: format!("test key {logical}"),
-        rotation_period_days: 365,
-        policy: Value::Null,
-    });
-    spec(ResourceKind::KmsKey, logical, body, depends_on)
-}
-
-fn queue(logical: &str, kms: &ResourceId, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::Queue(QueueSpec {
-        kms_key: OutputRef::arn(kms),
-        visibility_timeout_seconds: 30,
-        message_retention_seconds: 3600,
-        redrive: None,
-    });
-    spec(ResourceKind::Queue, logical, body, depends_on)
-}
-
-fn topic(logical: &str, kms: &ResourceId, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::Topic(TopicSpec {
-        kms_key: OutputRef::arn(kms),
-        email_subscription: None,
-    });
-    spec(ResourceKind::Topic, logical, body, depends_on)
-}
-
-fn bucket(logical: &str, kms: &ResourceId, depends_on: &[&ResourceId]) -> ResourceSpec {
-    let body = SpecBody::Bucket(BucketSpec {
-        versioning: true,
-        kms_key: OutputRef::arn(kms),
-        bucket_key: true,
-        block_public_access: true,
-        policy: Value::Null,
-        lifecycle: LifecycleSpec {
-            prefix: "logs/".into(),
-            glacier_after_days: 7,
-            expire_after_days: 365,
-            noncurrent_expire_after_days: 30,
-        },
-    });
-    spec(ResourceKind::Bucket, logical, body, depends_on)
-}
-
 fn graph_of(specs: Vec<ResourceSpec>) -> CheckedGraph {
-    let mut graph = ResourceGraph::new();
-    for s in specs {
-        graph.add(s);
-    }
-    graph.check().unwrap()
+    sample_specs::graph_of(specs).unwrap()
 }
 
 /// Observes and plans an apply, the way `txdeploy apply` does.
