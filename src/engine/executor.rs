@@ -229,11 +229,7 @@ impl Executor {
                 dependents[*d].push(i);
             }
         }
-        let mut outputs: BTreeMap<ResourceId, Outputs> = plan
-            .changes
-            .iter()
-            .filter_map(|c| Some((c.id.clone(), c.before.as_ref()?.outputs.clone())))
-            .collect();
+        let mut outputs: BTreeMap<ResourceId, Outputs> = plan.observed_outputs();
         let shared = self.shared(plan, &outputs);
         let mut run = Run {
             plan,
