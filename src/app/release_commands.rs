@@ -82,8 +82,13 @@ pub async fn record_after_apply(
     }
 }
 
-/// The warning of a release that could not be recorded after a succeeded apply.
+/// The warning of a release that could not be recorded after a succeeded apply: the cause
+/// as AWS gave it (without the generic next step of a failed command: the fix is below).
 pub fn not_recorded(error: &RunError) -> String {
+    let error = match error {
+        RunError::Cloud { error } => error.to_string(),
+        other => other.to_string(),
+    };
     format!(
         "the apply succeeded but its release was not recorded: {error}; run `txdeploy apply` \
          again to record it (until then `txdeploy rollback` cannot return to this state)"
