@@ -584,6 +584,30 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_with_no_changes_leaves_what_it_observed() {
+        let f = fixture();
+        let mut plan = f.plan(Some(Handler::ALL[0].function_id()));
+        let observed = crate::cloud::Observed {
+            physical_id: "tx-dev-transaction-validator".into(),
+            outputs: Outputs::from([(OutputKey::Version, "4".into())]),
+            fields: BTreeMap::new(),
+        };
+        plan.changes[0].action = Action::NoOp;
+        plan.changes[0].before = Some(observed.clone());
+        let mut created = plan.changes[0].clone();
+        created.id = Handler::ALL[1].function_id();
+        created.action = Action::Create;
+        created.before = None;
+        plan.changes.push(created);
+        let applied = Applied::unchanged(&plan);
+        assert_eq!(
+            applied.outputs,
+            BTreeMap::from([(Handler::ALL[0].function_id(), observed.outputs)])
+        );
+        assert!(!applied.apply_id.is_empty());
+    }
+
+    #[test]
     fn the_bundle_sha_is_shown_as_hex() {
         // sha256 of the empty string.
         assert_eq!(
