@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 pub use planner::{PlanMode, PlanOptions, plan};
 
 use crate::cloud::{Discovered, Observed};
-use crate::spec::{Environment, OutputRef, ResourceId};
+use crate::spec::{Environment, OutputRef, Outputs, ResourceId};
 
 /// What the observation phase found: the environment and every desired or tagged object.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -150,5 +150,14 @@ impl Plan {
 
     pub fn get(&self, id: &ResourceId) -> Option<&PlannedChange> {
         self.changes.iter().find(|c| &c.id == id)
+    }
+
+    /// The outputs of every resource that existed when the plan was made: what the executor
+    /// starts from, and all there is to know after a plan with no changes.
+    pub fn observed_outputs(&self) -> BTreeMap<ResourceId, Outputs> {
+        self.changes
+            .iter()
+            .filter_map(|c| Some((c.id.clone(), c.before.as_ref()?.outputs.clone())))
+            .collect()
     }
 }

@@ -138,6 +138,18 @@ impl Release {
             .collect()
     }
 
+    /// What this release has live: its alias targets and its deployment.
+    pub fn live_state(&self) -> LiveState {
+        LiveState {
+            aliases: self
+                .functions
+                .iter()
+                .map(|f| (f.name.clone(), f.alias_version.clone()))
+                .collect(),
+            deployment_id: Some(self.api.deployment_id.clone()),
+        }
+    }
+
     /// Whether `live` (function name to alias version, and the stage's deployment) is
     /// exactly this release.
     pub fn is_live(&self, live: &LiveState) -> bool {
@@ -291,9 +303,11 @@ pub async fn load_all(store: &dyn ReleaseStore) -> Result<Vec<Release>, ReleaseE
     Ok(releases)
 }
 
-/// The number the next release gets: one more than the highest so far.
-pub async fn next_number(store: &dyn ReleaseStore) -> Result<u64, ReleaseError> {
-    Ok(store.list().await?.last().map_or(1, |n| n + 1))
+/// The number the next release gets: one after the highest of `numbers` (ascending, as
+/// `ReleaseStore::list` returns them), 1 for none. Two applies may pick the same one: `ReleaseStore::put` refuses the
+/// second (`If-None-Match: *` on S3).
+pub fn next_after(numbers: &[u64]) -> u64 {
+    numbers.last().map_or(1, |n| n + 1)
 }
 
 #[cfg(test)]
@@ -394,14 +408,7 @@ pub(crate) mod tests {
     #[test]
     fn the_live_release_is_the_newest_whose_aliases_and_deployment_match() {
         let releases = [sample(1), sample(2), sample(3)];
-        let live_of = |r: &Release| LiveState {
-            aliases: r
-                .functions
-                .iter()
-                .map(|f| (f.name.clone(), f.alias_version.clone()))
-                .collect(),
-            deployment_id: Some(r.api.deployment_id.clone()),
-        };
+        let live_of = Release::live_state;
         let live = live_of(&releases[1]);
         assert_eq!(live.live_release(&releases).map(|r| r.number), Some(2));
         let mut moved = live.clone();

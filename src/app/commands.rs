@@ -15,6 +15,7 @@ use crate::cli::Command;
 use crate::engine::executor::ApplyReport;
 use crate::engine::{ApplyOutcome, EventSink, UndoOutcome, UndoReport};
 use crate::plan::{Action, Plan, PlanOptions};
+use crate::release::record::Applied;
 use crate::report::{self, plan_report};
 use crate::state::journal::{self, FileJournal, JournalStore};
 use crate::state::lock::{LockError, StackLock, lock_path};
@@ -134,7 +135,12 @@ async fn converge(
         )));
     }
     if !plan.has_changes() {
-        // The plan report has already said so.
+        // The plan report has already said so. A no-op apply still checks that what is live
+        // is recorded: an earlier apply's record write may have failed.
+        if verb == "apply" {
+            let applied = Applied::unchanged(&plan);
+            super::release_commands::record_after_apply(ctx, &session, &aws, &plan, &applied).await;
+        }
         print_calls(ctx, &counter);
         return Ok(Outcome::Done);
     }
@@ -143,26 +149,48 @@ async fn converge(
         return Ok(Outcome::Done);
     }
     let report = execute(ctx, &session, &plan, state_root).await?;
+    let outcome = after_execute(ctx, verb, &session, &aws, &plan, &report).await;
+    // Every call of the run, the canary window's and the release record's included.
     print_calls(ctx, &counter);
-    let outcome = finish(ctx, verb, &plan, &report, state_root)?;
-    canary_window(ctx, &session, &plan).await?;
-    // A release is what serves traffic: recorded once the apply succeeded and any canary
-    // was promoted (a canary rolled back returned `Err` above and records nothing).
-    if verb == "apply" && report.outcome == ApplyOutcome::Succeeded {
-        super::release_commands::record_after_apply(ctx, &session, &aws, &plan, &report).await;
+    outcome
+}
+
+/// What follows a run of the executor: the outcome, the canary window, the release record.
+async fn after_execute(
+    ctx: &AppContext,
+    verb: &'static str,
+    session: &Session,
+    aws: &AwsCloud,
+    plan: &Plan,
+    report: &ApplyReport,
+) -> Result<Outcome, RunError> {
+    let outcome = finish(ctx, verb, plan, report, ctx.global.state_dir.as_path())?;
+    canary_window(ctx, session, aws, plan).await?;
+    // A release is what serves traffic: recorded once the apply succeeded (`finish`
+    // returned `Err` otherwise) and any canary was promoted (a canary rolled back returned
+    // `Err` above and records nothing).
+    if verb == "apply"
+        && let Ok(applied) = Applied::from_report(report)
+    {
+        super::release_commands::record_after_apply(ctx, session, aws, plan, &applied).await;
     }
     Ok(outcome)
 }
 
 /// The canary window after a successful canary apply (nothing when the apply moved no
 /// alias or the config has no canary): promoted, or rolled back (exit 1, naming the alarm;
-/// exit 130 on Ctrl-C, which rolls back without asking).
-async fn canary_window(ctx: &AppContext, session: &Session, plan: &Plan) -> Result<(), RunError> {
+/// exit 130 on Ctrl-C, which rolls back without asking). Its calls go through the run's
+/// clients, so the run's call count includes them.
+async fn canary_window(
+    ctx: &AppContext,
+    session: &Session,
+    aws: &AwsCloud,
+    plan: &Plan,
+) -> Result<(), RunError> {
     if !matches!(ctx.config.canary_policy(), Ok(Some(_))) {
         return Ok(());
     }
-    let (cloud, _calls) = AwsCloud::connect(&AwsAccess::from(&ctx.config.aws)).await;
-    let canary = canary::canary_for_apply(cloud.clients().clone(), session, plan)
+    let canary = canary::canary_for_apply(aws.clients().clone(), session, plan)
         .await
         .map_err(|error| RunError::NeedsHuman {
             message: format!("the canary aliases could not be read: {error}"),

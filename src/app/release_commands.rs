@@ -8,8 +8,8 @@ use super::session::Session;
 use super::{AppContext, Outcome, OutputMode, RunError};
 use crate::adapters::{AwsClients, AwsCloud};
 use crate::cli::RollbackArgs;
-use crate::engine::executor::ApplyReport;
 use crate::plan::{Plan, PlanOptions};
+use crate::release::record::{Applied, CatchUp, Recorded};
 use crate::release::rollback::{self, RollbackStep, beyond_aliases, choose_target, live_state};
 use crate::release::{
     CurrentRelease, LiveState, Release, ReleaseError, S3ReleaseStore, config_differences,
@@ -40,41 +40,106 @@ fn release_error(error: ReleaseError) -> RunError {
     }
 }
 
-/// After a succeeded `apply`: records the release when the plan changed functions or API.
-/// A failure here does not undo the apply (the stack is as the config says); it is reported
-/// as a warning naming what is missing.
+/// After every succeeded `apply` (a no-op included): records the release, or the live
+/// state an earlier failed record write left unrecorded (`record::record`), and says so in
+/// one line. A failure here does not fail the apply (the stack is as the config says, exit
+/// 0): it is a warning naming the cause and the fix, on stderr and, with `--json`, as a
+/// `warning` event.
 pub async fn record_after_apply(
     ctx: &AppContext,
     session: &Session,
     aws: &AwsCloud,
     plan: &Plan,
-    report: &ApplyReport,
+    applied: &Applied,
 ) {
-    match (record_release(session, aws, plan, report).await, ctx.output) {
-        (Ok(None), _) => {}
-        (Ok(Some((location, release))), OutputMode::Json) => println!(
-            "{}",
-            serde_json::json!({
-                "event": "release_recorded",
-                "number": release.number,
-                "location": location,
-            })
-        ),
-        (Ok(Some((location, release))), _) => {
-            println!("release {} recorded: {location}", release.number);
-        }
-        (Err(error), mode) => {
-            let message = format!(
-                "the apply succeeded but its release was not recorded: {error}; `txdeploy \
-                 rollback` cannot return to this state until a later apply records one"
+    let json = ctx.output == OutputMode::Json;
+    let warn = |message: String| {
+        eprintln!("warning: {message}");
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "warning", "message": message})
             );
-            eprintln!("warning: {message}");
-            if mode == OutputMode::Json {
-                println!(
-                    "{}",
-                    serde_json::json!({"event": "warning", "message": message})
-                );
-            }
+        }
+    };
+    match record_release(session, aws, plan, applied).await {
+        Ok(recorded) => match recorded.outcome {
+            Recorded::UpToDate { .. } => {}
+            Recorded::Split(_) => warn(recorded.message()),
+            Recorded::Released(_) | Recorded::CaughtUp { .. } if json => println!(
+                "{}",
+                serde_json::json!({
+                    "event": "release_recorded",
+                    "number": recorded.outcome.written().map(|r| r.number),
+                    "caught_up": matches!(recorded.outcome, Recorded::CaughtUp { .. }),
+                    "location": recorded.location,
+                    "message": recorded.message(),
+                })
+            ),
+            Recorded::Released(_) | Recorded::CaughtUp { .. } => println!("{}", recorded.message()),
+        },
+        Err(error) => warn(not_recorded(&error)),
+    }
+}
+
+/// The warning of a release that could not be recorded after a succeeded apply: the cause
+/// as AWS gave it (without the generic next step of a failed command: the fix is below).
+pub fn not_recorded(error: &RunError) -> String {
+    let error = match error {
+        RunError::Cloud { error } => error.to_string(),
+        other => other.to_string(),
+    };
+    format!(
+        "the apply succeeded but its release was not recorded: {error}; run `txdeploy apply` \
+         again to record it (until then `txdeploy rollback` cannot return to this state)"
+    )
+}
+
+/// What recording after an apply did, and where the record went.
+#[derive(Clone, Debug)]
+pub struct RecordReport {
+    pub outcome: Recorded,
+    /// `s3://bucket/key` of the record written, if one was.
+    pub location: Option<String>,
+}
+
+impl RecordReport {
+    /// The one line that tells the user (empty for an up-to-date record).
+    pub fn message(&self) -> String {
+        let at = self.location.as_deref().unwrap_or_default();
+        match &self.outcome {
+            Recorded::Released(release) => format!("release {} recorded: {at}", release.number),
+            Recorded::CaughtUp {
+                release,
+                why: CatchUp::NoRecord,
+            } => format!(
+                "recorded release {}: the live functions and API had no release record (the \
+                 last record write failed): {at}",
+                release.number
+            ),
+            Recorded::CaughtUp {
+                release,
+                why: CatchUp::Differs { newest },
+            } => format!(
+                "recorded release {}: the live functions and API differed from release \
+                 {newest}, the newest record (a record write failed, or they were moved \
+                 outside txdeploy): {at}",
+                release.number
+            ),
+            Recorded::UpToDate { .. } => String::new(),
+            Recorded::Split(split) => format!(
+                "no release recorded: alias `{function}:{alias}` sends {percent:.0}% of its \
+                 traffic to version {version} besides version {primary} (a canary that did \
+                 not finish), and a split alias is not a release; clear its routing (`aws \
+                 lambda update-alias --function-name {function} --name {alias} \
+                 --routing-config '{{\"AdditionalVersionWeights\":{{}}}}'`), then run \
+                 `txdeploy apply` again to record it",
+                function = split.function,
+                alias = split.alias,
+                percent = split.weight * 100.0,
+                version = split.version,
+                primary = split.primary,
+            ),
         }
     }
 }
@@ -94,19 +159,21 @@ pub async fn current(
         .map_err(|e| e.to_string())
 }
 
-/// Records the release of a succeeded apply (`apply` and the TUI's apply): `None` when the
-/// plan changed neither functions nor API, else where the record went and the record.
+/// Records what a succeeded apply left (`apply`, a no-op included, and the TUI's apply):
+/// a new release, the catch-up of an unrecorded live state, or nothing when the newest
+/// record is up to date.
 pub async fn record_release(
     session: &Session,
     aws: &AwsCloud,
     plan: &Plan,
-    report: &ApplyReport,
-) -> Result<Option<(String, Release)>, RunError> {
+    applied: &Applied,
+) -> Result<RecordReport, RunError> {
     let store = store_for(session, aws.clients())?;
-    let recorded = record::record(&store, aws, &session.config, &session.graph, plan, report)
+    let outcome = record::record(&store, aws, &session.config, &session.graph, plan, applied)
         .await
         .map_err(release_error)?;
-    Ok(recorded.map(|r| (store.location(r.number), r)))
+    let location = outcome.written().map(|r| store.location(r.number));
+    Ok(RecordReport { outcome, location })
 }
 
 /// One release as a line of `txdeploy releases --json`.

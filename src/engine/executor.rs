@@ -224,11 +224,7 @@ impl Executor {
             .apply_id()
             .map_or_else(new_apply_id, str::to_owned);
         let deps = plan_dependencies(plan, graph);
-        let mut outputs: BTreeMap<ResourceId, Outputs> = plan
-            .changes
-            .iter()
-            .filter_map(|c| Some((c.id.clone(), c.before.as_ref()?.outputs.clone())))
-            .collect();
+        let mut outputs: BTreeMap<ResourceId, Outputs> = plan.observed_outputs();
         let shared = self.shared(plan, &outputs);
         let mut run = Run {
             plan,

@@ -1,12 +1,12 @@
 //! `ReleaseTargets`: the few calls a release needs besides the `Cloud` boundary: does a
-//! published version or a deployment still exist, tag a function with its release, flush a
-//! stage's cache. `AwsCloud` implements them over the SDK.
+//! published version or a deployment still exist, is an alias split, tag a function with
+//! its release, flush a stage's cache. `AwsCloud` implements them over the SDK.
 
 use async_trait::async_trait;
 
 use crate::adapters::AwsCloud;
-use crate::adapters::apigateway_adapter;
 use crate::adapters::sdk_error::{Classified, Found};
+use crate::adapters::{apigateway_adapter, lambda_alias_adapter};
 use crate::cloud::CloudError;
 
 /// Calls on the objects a release points at.
@@ -21,6 +21,14 @@ pub trait ReleaseTargets: Send + Sync {
         rest_api_id: &str,
         deployment_id: &str,
     ) -> Result<bool, CloudError>;
+
+    /// The versions besides its own that alias `alias` of `function` routes traffic to,
+    /// with their weights (0.0..1.0): empty unless a canary is running or was cut short.
+    async fn alias_split(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Vec<(String, f64)>, CloudError>;
 
     /// Sets the function's `txdeploy:release` tag to `number`.
     async fn tag_release(&self, function_arn: &str, number: u64) -> Result<(), CloudError>;
@@ -63,6 +71,18 @@ impl ReleaseTargets for AwsCloud {
             .classified("apigateway", "GetDeployment")
             .found(&[])?
             .is_some())
+    }
+
+    async fn alias_split(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> Result<Vec<(String, f64)>, CloudError> {
+        Ok(
+            lambda_alias_adapter::routing(self.clients(), function, alias)
+                .await?
+                .weights,
+        )
     }
 
     async fn tag_release(&self, function_arn: &str, number: u64) -> Result<(), CloudError> {

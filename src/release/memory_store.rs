@@ -54,15 +54,15 @@ impl ReleaseStore for InMemoryReleaseStore {
 mod tests {
     use super::*;
     use crate::release::tests::sample;
-    use crate::release::{load_all, next_number};
+    use crate::release::{load_all, next_after};
 
     #[tokio::test]
     async fn numbers_count_up_from_one_and_a_taken_number_is_refused() {
         let store = InMemoryReleaseStore::new();
-        assert_eq!(next_number(&store).await.unwrap(), 1);
+        assert_eq!(next_after(&store.list().await.unwrap()), 1);
         store.put(&sample(1)).await.unwrap();
         store.put(&sample(2)).await.unwrap();
-        assert_eq!(next_number(&store).await.unwrap(), 3);
+        assert_eq!(next_after(&store.list().await.unwrap()), 3);
         let err = store.put(&sample(2)).await.unwrap_err();
         assert!(matches!(err, ReleaseError::Exists { number: 2 }), "{err}");
         assert_eq!(store.get(2).await.unwrap(), Some(sample(2)));

@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::engine::{ApplyOutcome, EventSink, plan_dependencies};
 use crate::monitor::{MetricWindow, MonitorEvent, PollerControl, alarm_prefix, dashboard_metrics};
 use crate::plan::{Plan, PlanOptions};
+use crate::release::record::{Applied, Recorded};
 use crate::report::next_step;
 use crate::state::journal::{self, JournalEntry};
 use crate::state::lock::{StackLock, lock_path};
@@ -416,14 +417,23 @@ impl ApplyRun {
             // Under the lock, like `txdeploy apply`, and only once a canary was promoted.
             // The apply itself succeeded: a release that could not be recorded is logged,
             // not turned into a failed apply.
-            match release_commands::record_release(&session, &self.aws, &fresh, report).await {
-                Ok(Some((location, release))) => {
-                    tracing::info!("release {} recorded: {location}", release.number);
+            // The same recording as `txdeploy apply`: a new release, or the catch-up of a
+            // live state an earlier failed record write left unrecorded.
+            let recorded = match Applied::from_report(report) {
+                Ok(applied) => {
+                    release_commands::record_release(&session, &self.aws, &fresh, &applied).await
                 }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!("the apply succeeded but its release was not recorded: {error}")
+                Err(error) => Err(RunError::Release(error.to_string())),
+            };
+            match recorded {
+                Ok(recorded) if recorded.outcome.written().is_some() => {
+                    tracing::info!("{}", recorded.message());
                 }
+                Ok(recorded) if matches!(recorded.outcome, Recorded::Split(_)) => {
+                    tracing::warn!("{}", recorded.message());
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!("{}", release_commands::not_recorded(&error)),
             }
         }
         drop(lock);

@@ -292,6 +292,22 @@ fn json_events(stdout: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The run's `aws_calls` event: it must come after the canary's `end` event, so it counts
+/// the window's calls too. Returns the calls per `Service:Operation`.
+fn calls_after(events: &[serde_json::Value], end: &str) -> serde_json::Value {
+    let position = |name: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no `{name}` event in {events:#?}"))
+    };
+    assert!(
+        position("aws_calls") > position(end),
+        "the calls line is printed before the canary window ended: {events:#?}"
+    );
+    events[position("aws_calls")]["calls"]["operations"].clone()
+}
+
 /// `apply --canary` through the real binary: a watched alarm already in ALARM rolls the
 /// canary back at the first poll (exit 1, the alarm named on stderr); once it is OK again the
 /// same release is promoted (exit 0).
@@ -359,6 +375,10 @@ async fn apply_with_canary_through_the_binary_rolls_back_then_promotes() {
     assert_eq!(end["alarm"], alarm.as_str());
     // `--json` ends a failed run with its error as the last line.
     assert_eq!(events.last().unwrap()["event"], "error");
+    // The calls line counts the window: the split at apply and the rollback in the window
+    // are one `UpdateAlias` each.
+    let calls = calls_after(&events, "canary_rolled_back");
+    assert_eq!(calls["Lambda:UpdateAlias"], 2, "{calls:#}");
     let (version, weights) = alias_routing(&clients, &alias).await;
     assert_eq!(version, old, "the alias went back to the old version");
     assert!(weights.is_empty(), "{weights:?}");
@@ -374,6 +394,10 @@ async fn apply_with_canary_through_the_binary_rolls_back_then_promotes() {
         .find(|e| e["event"] == "canary_promoted")
         .unwrap();
     assert_eq!(promoted_event["trigger"], "window_passed");
+    // The split at apply and the promotion in the window: one `UpdateAlias` each.
+    let calls = calls_after(&events, "canary_promoted");
+    eprintln!("`apply --canary 25%:2s` through the binary, calls: {calls:#}");
+    assert_eq!(calls["Lambda:UpdateAlias"], 2, "{calls:#}");
     let (version, weights) = alias_routing(&clients, &alias).await;
     assert_ne!(version, old, "the alias moved to the new version");
     assert!(weights.is_empty(), "{weights:?}");
