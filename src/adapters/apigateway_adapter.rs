@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, Tags, desired_tags, observed_tags, tags_json};
 use super::{parse_document, resolved_field, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
@@ -253,6 +253,7 @@ async fn patch_update<Fut>(
     spec: &ResourceSpec,
     current: &Observed,
     changed: &[String],
+    ctx: &StepContext,
     arn: &str,
     mut patches_for: impl FnMut(&str) -> Result<Vec<PatchOperation>, CloudError>,
     send: impl FnOnce(Vec<PatchOperation>) -> Fut,
@@ -263,7 +264,8 @@ where
     let mut patches = Vec::new();
     for name in changed {
         if name == field::TAGS {
-            tag_resource(clients, arn, &observed_tags(current), &spec.tags).await?;
+            let desired = desired_tags(spec, ctx)?;
+            tag_resource(clients, arn, &observed_tags(current), &desired).await?;
         } else {
             patches.extend(patches_for(name)?);
         }
@@ -670,7 +672,7 @@ pub async fn update_rest_api(
                     clients,
                     &rest_api_arn(&ctx.env, api_id),
                     &observed_tags(current),
-                    &spec.tags,
+                    &desired_tags(spec, ctx)?,
                 )
                 .await?;
             }
@@ -1580,7 +1582,17 @@ pub async fn update_stage(
     };
     let send = |patches| update_stage_call(clients, api_id, name, patches);
     let arn = stage_arn(&ctx.env, api_id, name);
-    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
+    patch_update(
+        clients,
+        spec,
+        current,
+        changed,
+        ctx,
+        &arn,
+        patches_for,
+        send,
+    )
+    .await?;
     if changed.iter().any(|c| c == field::CACHE_CLUSTER) {
         wait_for_cache(clients, api_id, name, ctx).await?;
     }
@@ -1907,7 +1919,17 @@ pub async fn update_usage_plan(
         Ok(())
     };
     let arn = usage_plan_arn(&ctx.env, id);
-    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
+    patch_update(
+        clients,
+        spec,
+        current,
+        changed,
+        ctx,
+        &arn,
+        patches_for,
+        send,
+    )
+    .await?;
     Ok(current.outputs.clone())
 }
 
@@ -2039,7 +2061,17 @@ pub async fn update_api_key(
         Ok(())
     };
     let arn = api_key_arn(&ctx.env, id);
-    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
+    patch_update(
+        clients,
+        spec,
+        current,
+        changed,
+        ctx,
+        &arn,
+        patches_for,
+        send,
+    )
+    .await?;
     Ok(current.outputs.clone())
 }
 

@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, Tags, desired_tags, observed_tags, tags_json};
 use super::{parse_document, resolve, unknown_field};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{OutputKey, Outputs, ResourceSpec, RoleSpec, field};
@@ -238,7 +238,7 @@ pub async fn update(
                 }
             }
             field::TAGS => {
-                let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+                let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
                 if !diff.set.is_empty() {
                     let op = "TagRole";
                     let mut request = clients.iam.tag_role().role_name(name);

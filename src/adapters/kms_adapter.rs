@@ -7,7 +7,9 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::Classified;
-use super::tagging::{self, TagDiff, TaggedResource, Tags, observed_tags, stack_of, tags_json};
+use super::tagging::{
+    self, TagDiff, TaggedResource, Tags, desired_tags, observed_tags, stack_of, tags_json,
+};
 use super::{
     parse_document, resolve, resolved_bool, resolved_document, resolved_i32, resolved_text,
     unknown_field,
@@ -265,7 +267,9 @@ pub async fn update_key(
                     .await
                     .classified(SERVICE, op)?;
             }
-            field::TAGS => update_tags(clients, key_id, current, &spec.tags).await?,
+            field::TAGS => {
+                update_tags(clients, key_id, current, &desired_tags(spec, ctx)?).await?;
+            }
             other => return Err(unknown_field(spec, other)),
         }
     }

@@ -16,7 +16,7 @@ use serde_json::{Value as Json, json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found, classify};
-use super::tagging::{TaggedResource, Tags, tags_json};
+use super::tagging::{TaggedResource, Tags, desired_tags, tags_json};
 use super::{
     Members, document_text, parse_document, resolve, resolved_document, resolved_field,
     resolved_text, unknown_field,
@@ -340,7 +340,7 @@ pub async fn update(
     let resolved = |field: &str, op: &str| resolved_field(spec, field, ctx, SERVICE, op);
     for field_name in changed {
         match field_name.as_str() {
-            field::TAGS => put_tags(clients, name, &spec.tags).await?,
+            field::TAGS => put_tags(clients, name, &desired_tags(spec, ctx)?).await?,
             field::VERSIONING => {
                 let op = "PutBucketVersioning";
                 let status = resolved_text(spec, field::VERSIONING, ctx, SERVICE, op)?;

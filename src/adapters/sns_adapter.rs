@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, TaggedResource, Tags, desired_tags, observed_tags, tags_json};
 use super::{resolved_text, unknown_field};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{Environment, OutputKey, Outputs, ResourceSpec, TopicSpec, field};
@@ -225,7 +225,7 @@ pub async fn update(
             }
             field::TAGS => {
                 let op = "TagResource";
-                let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+                let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
                 if !diff.set.is_empty() {
                     clients
                         .sns
