@@ -320,7 +320,7 @@ impl Cloud for AwsCloud {
             SpecBody::ApiKey(_) => {
                 apigateway_adapter::update_api_key(c, spec, current, changed, ctx).await
             }
-            SpecBody::Role(role) => iam_adapter::update(c, spec, role, current, changed, ctx).await,
+            SpecBody::Role(_) => iam_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Function(function) => {
                 lambda_adapter::update(c, spec, function, current, changed, ctx).await
             }
