@@ -245,15 +245,20 @@ async fn tag_resource(
     Ok(())
 }
 
+/// One update step's arguments, as `Cloud::update` passes them.
+struct Updating<'a> {
+    spec: &'a ResourceSpec,
+    current: &'a Observed,
+    changed: &'a [String],
+    ctx: &'a StepContext,
+}
+
 /// How the stage, the usage plan and the API key are updated: the tags through the tagging
 /// calls on `arn`, every other changed field as the patches `patches_for` gives (or its
 /// error), then one `send` of all the patches when there are any.
 async fn patch_update<Fut>(
     clients: &AwsClients,
-    spec: &ResourceSpec,
-    current: &Observed,
-    changed: &[String],
-    ctx: &StepContext,
+    step: Updating<'_>,
     arn: &str,
     mut patches_for: impl FnMut(&str) -> Result<Vec<PatchOperation>, CloudError>,
     send: impl FnOnce(Vec<PatchOperation>) -> Fut,
@@ -261,6 +266,12 @@ async fn patch_update<Fut>(
 where
     Fut: Future<Output = Result<(), CloudError>>,
 {
+    let Updating {
+        spec,
+        current,
+        changed,
+        ctx,
+    } = step;
     let mut patches = Vec::new();
     for name in changed {
         if name == field::TAGS {
@@ -1582,17 +1593,13 @@ pub async fn update_stage(
     };
     let send = |patches| update_stage_call(clients, api_id, name, patches);
     let arn = stage_arn(&ctx.env, api_id, name);
-    patch_update(
-        clients,
+    let step = Updating {
         spec,
         current,
         changed,
         ctx,
-        &arn,
-        patches_for,
-        send,
-    )
-    .await?;
+    };
+    patch_update(clients, step, &arn, patches_for, send).await?;
     if changed.iter().any(|c| c == field::CACHE_CLUSTER) {
         wait_for_cache(clients, api_id, name, ctx).await?;
     }
@@ -1919,17 +1926,13 @@ pub async fn update_usage_plan(
         Ok(())
     };
     let arn = usage_plan_arn(&ctx.env, id);
-    patch_update(
-        clients,
+    let step = Updating {
         spec,
         current,
         changed,
         ctx,
-        &arn,
-        patches_for,
-        send,
-    )
-    .await?;
+    };
+    patch_update(clients, step, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
@@ -2061,17 +2064,13 @@ pub async fn update_api_key(
         Ok(())
     };
     let arn = api_key_arn(&ctx.env, id);
-    patch_update(
-        clients,
+    let step = Updating {
         spec,
         current,
         changed,
         ctx,
-        &arn,
-        patches_for,
-        send,
-    )
-    .await?;
+    };
+    patch_update(clients, step, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
