@@ -665,8 +665,10 @@ fn unknown_field(spec: &ResourceSpec, name: &str) -> CloudError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::spec::field as field_names;
 
     #[test]
     fn partitions_follow_the_region_prefix() {
@@ -714,6 +716,45 @@ mod tests {
                 "queue/analytics"
             )),
             None
+        );
+    }
+
+    #[test]
+    fn object_members_read_null_as_unset_and_name_the_member_of_the_wrong_type() {
+        use crate::fake_cloud::fake_environment;
+        let config = crate::config::Config::defaults().unwrap();
+        let graph = crate::stack::foundation(&config, &fake_environment())
+            .check()
+            .unwrap();
+        let spec = graph
+            .get(&ResourceId::new(ResourceKind::Bucket, "logs"))
+            .unwrap();
+        let value = serde_json::json!({"prefix": "logs/", "glacier_after_days": 7,
+            "expire_after_days": null, "enabled": "yes"});
+        let members = Members::of(spec, field_names::LIFECYCLE, &value, "s3", "Put");
+        assert_eq!(members.text("prefix").unwrap().as_deref(), Some("logs/"));
+        assert_eq!(members.i32("glacier_after_days").unwrap(), Some(7));
+        assert_eq!(members.i32("expire_after_days").unwrap(), None);
+        assert_eq!(members.i32("missing").unwrap(), None);
+        let err = members.bool("enabled").unwrap_err();
+        assert!(
+            err.message.contains("lifecycle.enabled must be a boolean"),
+            "{}",
+            err.message
+        );
+        assert!(members.i32("prefix").is_err());
+    }
+
+    #[test]
+    fn document_text_sends_objects_as_json_and_strings_as_they_are() {
+        assert_eq!(document_text(Json::Null), None);
+        assert_eq!(
+            document_text(serde_json::json!({"a": 1})).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(
+            document_text(Json::String("{oops".into())).as_deref(),
+            Some("{oops")
         );
     }
 
