@@ -284,20 +284,14 @@ impl Cloud for AwsCloud {
     ) -> Result<Outputs, CloudError> {
         let c = &self.clients;
         match &spec.body {
-            SpecBody::KmsKey(key) => {
-                kms_adapter::update_key(c, spec, key, current, changed, ctx).await
+            SpecBody::KmsKey(_) => kms_adapter::update_key(c, spec, current, changed, ctx).await,
+            SpecBody::KmsAlias(_) => {
+                kms_adapter::update_alias(c, spec, current, changed, ctx).await
             }
-            SpecBody::KmsAlias(alias) => {
-                kms_adapter::update_alias(c, spec, alias, current, changed, ctx).await
-            }
-            SpecBody::Bucket(bucket) => {
-                s3_adapter::update(c, spec, bucket, current, changed, ctx).await
-            }
+            SpecBody::Bucket(_) => s3_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Queue(_) => sqs_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Table(_) => dynamodb_adapter::update(c, spec, current, changed, ctx).await,
-            SpecBody::Topic(topic) => {
-                sns_adapter::update(c, spec, topic, current, changed, ctx).await
-            }
+            SpecBody::Topic(_) => sns_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Alarm(_) => {
                 cloudwatch_adapter::update_alarm(c, spec, current, changed, ctx).await
             }
@@ -326,7 +320,7 @@ impl Cloud for AwsCloud {
             SpecBody::ApiKey(_) => {
                 apigateway_adapter::update_api_key(c, spec, current, changed, ctx).await
             }
-            SpecBody::Role(role) => iam_adapter::update(c, spec, role, current, changed, ctx).await,
+            SpecBody::Role(_) => iam_adapter::update(c, spec, current, changed, ctx).await,
             SpecBody::Function(function) => {
                 lambda_adapter::update(c, spec, function, current, changed, ctx).await
             }
@@ -468,13 +462,8 @@ fn resolved_text(
     service: &str,
     operation: &str,
 ) -> Result<Option<String>, CloudError> {
-    match resolved_field(spec, name, ctx, service, operation)? {
-        Json::Null => Ok(None),
-        Json::String(s) => Ok(Some(s)),
-        other => Err(wrong_shape(
-            spec, name, "a string", &other, service, operation,
-        )),
-    }
+    let value = resolved_field(spec, name, ctx, service, operation)?;
+    text_of(&value).ok_or_else(|| wrong_shape(spec, name, "a string", &value, service, operation))
 }
 
 /// A resolved field sent as an API `i32` (sizes, counts, seconds); `None` when it is null.
@@ -485,14 +474,8 @@ fn resolved_i32(
     service: &str,
     operation: &str,
 ) -> Result<Option<i32>, CloudError> {
-    match resolved_field(spec, name, ctx, service, operation)? {
-        Json::Null => Ok(None),
-        other => other
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| wrong_shape(spec, name, "an integer", &other, service, operation)),
-    }
+    let value = resolved_field(spec, name, ctx, service, operation)?;
+    i32_of(&value).ok_or_else(|| wrong_shape(spec, name, "an integer", &value, service, operation))
 }
 
 /// A resolved field sent as an API `f64` (alarm thresholds); `None` when it is null.
@@ -503,12 +486,142 @@ fn resolved_f64(
     service: &str,
     operation: &str,
 ) -> Result<Option<f64>, CloudError> {
-    match resolved_field(spec, name, ctx, service, operation)? {
-        Json::Null => Ok(None),
-        other => other
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| wrong_shape(spec, name, "a number", &other, service, operation)),
+    let value = resolved_field(spec, name, ctx, service, operation)?;
+    f64_of(&value).ok_or_else(|| wrong_shape(spec, name, "a number", &value, service, operation))
+}
+
+/// A resolved field sent as a boolean (rotation on/off); `None` when it is null.
+fn resolved_bool(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Option<bool>, CloudError> {
+    let value = resolved_field(spec, name, ctx, service, operation)?;
+    bool_of(&value).ok_or_else(|| wrong_shape(spec, name, "a boolean", &value, service, operation))
+}
+
+/// A resolved policy document as the text AWS takes; `None` when it is null (no policy).
+/// A recorded document that was not JSON (`parse_document` kept it as a string) is sent
+/// as the text it was.
+fn resolved_document(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    service: &str,
+    operation: &str,
+) -> Result<Option<String>, CloudError> {
+    Ok(document_text(resolved_field(
+        spec, name, ctx, service, operation,
+    )?))
+}
+
+/// The text of a document value: `None` for null, a string as it is, anything else as JSON.
+fn document_text(value: Json) -> Option<String> {
+    match value {
+        Json::Null => None,
+        Json::String(text) => Some(text),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A resolved object field (a bucket's lifecycle, a policy's target tracking) whose
+/// members an adapter reads with the same shape checks as the `resolved_*` functions; a
+/// missing member reads as null.
+struct Members<'a> {
+    spec: &'a ResourceSpec,
+    field: &'a str,
+    value: &'a Json,
+    service: &'a str,
+    operation: &'a str,
+}
+
+impl<'a> Members<'a> {
+    fn of(
+        spec: &'a ResourceSpec,
+        field: &'a str,
+        value: &'a Json,
+        service: &'a str,
+        operation: &'a str,
+    ) -> Self {
+        Self {
+            spec,
+            field,
+            value,
+            service,
+            operation,
+        }
+    }
+
+    fn get(&self, key: &str) -> &'a Json {
+        self.value.get(key).unwrap_or(&Json::Null)
+    }
+
+    fn checked<T>(
+        &self,
+        key: &str,
+        expected: &str,
+        convert: fn(&Json) -> Option<Option<T>>,
+    ) -> Result<Option<T>, CloudError> {
+        let value = self.get(key);
+        convert(value).ok_or_else(|| {
+            let name = format!("{}.{key}", self.field);
+            wrong_shape(
+                self.spec,
+                &name,
+                expected,
+                value,
+                self.service,
+                self.operation,
+            )
+        })
+    }
+
+    fn text(&self, key: &str) -> Result<Option<String>, CloudError> {
+        self.checked(key, "a string", text_of)
+    }
+
+    fn i32(&self, key: &str) -> Result<Option<i32>, CloudError> {
+        self.checked(key, "an integer", i32_of)
+    }
+
+    fn f64(&self, key: &str) -> Result<Option<f64>, CloudError> {
+        self.checked(key, "a number", f64_of)
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, CloudError> {
+        self.checked(key, "a boolean", bool_of)
+    }
+}
+
+/// `Some(None)` for null, `Some(Some(..))` for a value of the type, `None` for another type.
+fn text_of(value: &Json) -> Option<Option<String>> {
+    match value {
+        Json::Null => Some(None),
+        Json::String(s) => Some(Some(s.clone())),
+        _ => None,
+    }
+}
+
+fn i32_of(value: &Json) -> Option<Option<i32>> {
+    match value {
+        Json::Null => Some(None),
+        other => other.as_i64().and_then(|n| i32::try_from(n).ok()).map(Some),
+    }
+}
+
+fn f64_of(value: &Json) -> Option<Option<f64>> {
+    match value {
+        Json::Null => Some(None),
+        other => other.as_f64().map(Some),
+    }
+}
+
+fn bool_of(value: &Json) -> Option<Option<bool>> {
+    match value {
+        Json::Null => Some(None),
+        other => other.as_bool().map(Some),
     }
 }
 
@@ -552,8 +665,10 @@ fn unknown_field(spec: &ResourceSpec, name: &str) -> CloudError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::spec::field as field_names;
 
     #[test]
     fn partitions_follow_the_region_prefix() {
@@ -601,6 +716,45 @@ mod tests {
                 "queue/analytics"
             )),
             None
+        );
+    }
+
+    #[test]
+    fn object_members_read_null_as_unset_and_name_the_member_of_the_wrong_type() {
+        use crate::fake_cloud::fake_environment;
+        let config = crate::config::Config::defaults().unwrap();
+        let graph = crate::stack::foundation(&config, &fake_environment())
+            .check()
+            .unwrap();
+        let spec = graph
+            .get(&ResourceId::new(ResourceKind::Bucket, "logs"))
+            .unwrap();
+        let value = serde_json::json!({"prefix": "logs/", "glacier_after_days": 7,
+            "expire_after_days": null, "enabled": "yes"});
+        let members = Members::of(spec, field_names::LIFECYCLE, &value, "s3", "Put");
+        assert_eq!(members.text("prefix").unwrap().as_deref(), Some("logs/"));
+        assert_eq!(members.i32("glacier_after_days").unwrap(), Some(7));
+        assert_eq!(members.i32("expire_after_days").unwrap(), None);
+        assert_eq!(members.i32("missing").unwrap(), None);
+        let err = members.bool("enabled").unwrap_err();
+        assert!(
+            err.message.contains("lifecycle.enabled must be a boolean"),
+            "{}",
+            err.message
+        );
+        assert!(members.i32("prefix").is_err());
+    }
+
+    #[test]
+    fn document_text_sends_objects_as_json_and_strings_as_they_are() {
+        assert_eq!(document_text(Json::Null), None);
+        assert_eq!(
+            document_text(serde_json::json!({"a": 1})).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(
+            document_text(Json::String("{oops".into())).as_deref(),
+            Some("{oops")
         );
     }
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, Tags, desired_tags, observed_tags, tags_json};
 use super::{parse_document, resolved_field, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
@@ -245,14 +245,20 @@ async fn tag_resource(
     Ok(())
 }
 
+/// One update step's arguments, as `Cloud::update` passes them.
+struct Updating<'a> {
+    spec: &'a ResourceSpec,
+    current: &'a Observed,
+    changed: &'a [String],
+    ctx: &'a StepContext,
+}
+
 /// How the stage, the usage plan and the API key are updated: the tags through the tagging
 /// calls on `arn`, every other changed field as the patches `patches_for` gives (or its
 /// error), then one `send` of all the patches when there are any.
 async fn patch_update<Fut>(
     clients: &AwsClients,
-    spec: &ResourceSpec,
-    current: &Observed,
-    changed: &[String],
+    step: Updating<'_>,
     arn: &str,
     mut patches_for: impl FnMut(&str) -> Result<Vec<PatchOperation>, CloudError>,
     send: impl FnOnce(Vec<PatchOperation>) -> Fut,
@@ -260,10 +266,17 @@ async fn patch_update<Fut>(
 where
     Fut: Future<Output = Result<(), CloudError>>,
 {
+    let Updating {
+        spec,
+        current,
+        changed,
+        ctx,
+    } = step;
     let mut patches = Vec::new();
     for name in changed {
         if name == field::TAGS {
-            tag_resource(clients, arn, &observed_tags(current), &spec.tags).await?;
+            let desired = desired_tags(spec, ctx)?;
+            tag_resource(clients, arn, &observed_tags(current), &desired).await?;
         } else {
             patches.extend(patches_for(name)?);
         }
@@ -670,7 +683,7 @@ pub async fn update_rest_api(
                     clients,
                     &rest_api_arn(&ctx.env, api_id),
                     &observed_tags(current),
-                    &spec.tags,
+                    &desired_tags(spec, ctx)?,
                 )
                 .await?;
             }
@@ -1580,7 +1593,13 @@ pub async fn update_stage(
     };
     let send = |patches| update_stage_call(clients, api_id, name, patches);
     let arn = stage_arn(&ctx.env, api_id, name);
-    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
+    let step = Updating {
+        spec,
+        current,
+        changed,
+        ctx,
+    };
+    patch_update(clients, step, &arn, patches_for, send).await?;
     if changed.iter().any(|c| c == field::CACHE_CLUSTER) {
         wait_for_cache(clients, api_id, name, ctx).await?;
     }
@@ -1907,7 +1926,13 @@ pub async fn update_usage_plan(
         Ok(())
     };
     let arn = usage_plan_arn(&ctx.env, id);
-    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
+    let step = Updating {
+        spec,
+        current,
+        changed,
+        ctx,
+    };
+    patch_update(clients, step, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 
@@ -2039,7 +2064,13 @@ pub async fn update_api_key(
         Ok(())
     };
     let arn = api_key_arn(&ctx.env, id);
-    patch_update(clients, spec, current, changed, &arn, patches_for, send).await?;
+    let step = Updating {
+        spec,
+        current,
+        changed,
+        ctx,
+    };
+    patch_update(clients, step, &arn, patches_for, send).await?;
     Ok(current.outputs.clone())
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::unknown_field;
+use super::{Members, resolved_field, resolved_i32, resolved_text, unknown_field};
 use crate::cloud::{CloudError, Discovered, Observed, StepContext};
 use crate::spec::{
     EnvFact, Environment, OutputKey, OutputRef, Outputs, Resolve, ResourceId, ResourceKind,
@@ -209,13 +209,18 @@ pub async fn create_target(
     let op = "RegisterScalableTarget";
     let id = target_id(target, ctx, op)?;
     let tags = (!spec.tags.is_empty()).then(|| spec.tags.clone().into_iter().collect());
-    register(clients, &id, target, tags, op).await
+    let bounds = (
+        Some(clamp(target.min_capacity)),
+        Some(clamp(target.max_capacity)),
+    );
+    register(clients, &id, bounds, tags, op).await
 }
 
+/// RegisterScalableTarget with (min, max) capacity; a bound left out keeps its value.
 async fn register(
     clients: &AwsClients,
     id: &ScalableId,
-    target: &ScalingTargetSpec,
+    (min, max): (Option<i32>, Option<i32>),
     tags: Option<std::collections::HashMap<String, String>>,
     op: &str,
 ) -> Result<Outputs, CloudError> {
@@ -225,8 +230,8 @@ async fn register(
         .service_namespace(id.namespace())
         .resource_id(&id.resource_id)
         .scalable_dimension(id.dimension())
-        .min_capacity(clamp(target.min_capacity))
-        .max_capacity(clamp(target.max_capacity))
+        .set_min_capacity(min)
+        .set_max_capacity(max)
         .set_tags(tags)
         .send()
         .await
@@ -237,7 +242,8 @@ async fn register(
     )]))
 }
 
-/// New bounds: RegisterScalableTarget again (AWS updates a registered target in place).
+/// New bounds: RegisterScalableTarget again (AWS updates a registered target in place),
+/// read through `resolved_field` so an undo writes back the recorded bounds.
 pub async fn update_target(
     clients: &AwsClients,
     spec: &ResourceSpec,
@@ -253,7 +259,11 @@ pub async fn update_target(
         }
     }
     let id = target_id(target, ctx, op)?;
-    let mut outputs = register(clients, &id, target, None, op).await?;
+    let bounds = (
+        resolved_i32(spec, field::MIN_CAPACITY, ctx, SERVICE, op)?,
+        resolved_i32(spec, field::MAX_CAPACITY, ctx, SERVICE, op)?,
+    );
+    let mut outputs = register(clients, &id, bounds, None, op).await?;
     // AWS returns the ARN on every registration; keep the observed one if an endpoint
     // does not.
     if outputs.get(&OutputKey::Arn).is_none_or(String::is_empty) {
@@ -369,7 +379,8 @@ fn target_tracking_json(config: &TargetTrackingScalingPolicyConfiguration) -> Js
 }
 
 /// PutScalingPolicy with the whole target-tracking configuration (create and update are
-/// the same call: AWS replaces a policy of the same name).
+/// the same call: AWS replaces a policy of the same name). Built from the resolved
+/// `policy_type` and `target_tracking` fields, so an undo writes back the recorded policy.
 pub async fn put_policy(
     clients: &AwsClients,
     spec: &ResourceSpec,
@@ -378,18 +389,19 @@ pub async fn put_policy(
 ) -> Result<Outputs, CloudError> {
     let op = "PutScalingPolicy";
     let id = policy_id(policy, ctx, op)?;
-    let metric = PredefinedMetricSpecification::builder()
-        .predefined_metric_type(MetricType::from(policy.predefined_metric_type.as_str()))
-        .build()
-        .map_err(|e| CloudError::fatal(SERVICE, op, format!("could not build the request: {e}")))?;
-    let config = TargetTrackingScalingPolicyConfiguration::builder()
-        .target_value(policy.target_value)
-        .predefined_metric_specification(metric)
-        .scale_in_cooldown(clamp(policy.scale_in_cooldown_seconds))
-        .scale_out_cooldown(clamp(policy.scale_out_cooldown_seconds))
-        .disable_scale_in(false)
-        .build()
-        .map_err(|e| CloudError::fatal(SERVICE, op, format!("could not build the request: {e}")))?;
+    let policy_type = resolved_text(spec, field::POLICY_TYPE, ctx, SERVICE, op)?;
+    let tracking = resolved_field(spec, field::TARGET_TRACKING, ctx, SERVICE, op)?;
+    let config = if tracking.is_null() {
+        None
+    } else {
+        Some(target_tracking_config(&Members::of(
+            spec,
+            field::TARGET_TRACKING,
+            &tracking,
+            SERVICE,
+            op,
+        ))?)
+    };
     let out = clients
         .autoscaling
         .put_scaling_policy()
@@ -397,8 +409,8 @@ pub async fn put_policy(
         .service_namespace(id.namespace())
         .resource_id(&id.resource_id)
         .scalable_dimension(id.dimension())
-        .policy_type(PolicyType::TargetTrackingScaling)
-        .target_tracking_scaling_policy_configuration(config)
+        .set_policy_type(policy_type.map(|t| PolicyType::from(t.as_str())))
+        .set_target_tracking_scaling_policy_configuration(config)
         .send()
         .await
         .classified(SERVICE, op)?;
@@ -406,6 +418,34 @@ pub async fn put_policy(
         (OutputKey::Arn, out.policy_arn),
         (OutputKey::Name, spec.physical_name.clone()),
     ]))
+}
+
+/// The request's configuration from the `target_tracking` field (the shape
+/// `target_tracking_json` reads back).
+fn target_tracking_config(
+    members: &Members<'_>,
+) -> Result<TargetTrackingScalingPolicyConfiguration, CloudError> {
+    let op = members.operation;
+    let built = |e: aws_sdk_applicationautoscaling::error::BuildError| {
+        CloudError::fatal(SERVICE, op, format!("could not build the request: {e}"))
+    };
+    let metric = match members.text("predefined_metric_type")? {
+        Some(metric_type) => Some(
+            PredefinedMetricSpecification::builder()
+                .predefined_metric_type(MetricType::from(metric_type.as_str()))
+                .build()
+                .map_err(built)?,
+        ),
+        None => None,
+    };
+    TargetTrackingScalingPolicyConfiguration::builder()
+        .set_target_value(members.f64("target_value")?)
+        .set_predefined_metric_specification(metric)
+        .set_scale_in_cooldown(members.i32("scale_in_cooldown")?)
+        .set_scale_out_cooldown(members.i32("scale_out_cooldown")?)
+        .set_disable_scale_in(members.bool("disable_scale_in")?)
+        .build()
+        .map_err(built)
 }
 
 /// Changed `policy_type` or `target_tracking`: PutScalingPolicy with the whole policy.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, TaggedResource, Tags, desired_tags, observed_tags, tags_json};
 use super::{
     parse_document, resolved_f64, resolved_field, resolved_i32, resolved_text, unknown_field,
 };
@@ -242,7 +242,7 @@ pub async fn update_alarm(
                 format!("the observed alarm `{}` has no ARN", current.physical_id),
             )
         })?;
-        let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+        let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
         if !diff.set.is_empty() {
             clients
                 .cloudwatch

@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, Tags, desired_tags, observed_tags, tags_json};
 use super::{resolved_field, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
@@ -306,7 +306,7 @@ pub async fn update(
         .cloned()
         .unwrap_or_default();
     if has(field::TAGS) {
-        let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+        let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
         if !diff.set.is_empty() {
             clients
                 .lambda

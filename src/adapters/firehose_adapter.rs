@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, TaggedResource, Tags, desired_tags, observed_tags, tags_json};
 use super::{resolved_field, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, ErrorClass, Observed, StepContext};
@@ -299,7 +299,7 @@ pub async fn update(
     for changed_field in changed {
         match changed_field.as_str() {
             field::S3_DESTINATION => update_destination(clients, spec, name, ctx).await?,
-            field::TAGS => update_tags(clients, spec, current, name).await?,
+            field::TAGS => update_tags(clients, spec, current, name, ctx).await?,
             _ => return Err(unknown_field(spec, changed_field)),
         }
     }
@@ -365,9 +365,10 @@ async fn update_tags(
     spec: &ResourceSpec,
     current: &Observed,
     name: &str,
+    ctx: &StepContext,
 ) -> Result<(), CloudError> {
     let op = "TagDeliveryStream";
-    let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+    let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
     if !diff.set.is_empty() {
         let tags = diff
             .set

@@ -5,8 +5,10 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, Tags, observed_tags, tags_json};
-use super::{parse_document, resolve, unknown_field};
+use super::tagging::{TagDiff, Tags, desired_tags, observed_tags, tags_json};
+use super::{
+    Members, document_text, parse_document, resolve, resolved_field, resolved_text, unknown_field,
+};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{OutputKey, Outputs, ResourceSpec, RoleSpec, field};
 use crate::stack::iam_policies::validate_policy;
@@ -112,7 +114,13 @@ fn checked_document(
     operation: &str,
 ) -> Result<String, CloudError> {
     let resolved = resolve(document, ctx, SERVICE, operation)?;
-    validate_policy(&resolved).map_err(|problem| {
+    validated(resolved, what, operation)
+}
+
+/// Checks a policy document the spec built before it is sent (documents an undo writes
+/// back are what IAM held before, so they are sent as recorded).
+fn validated(document: Json, what: &str, operation: &str) -> Result<String, CloudError> {
+    validate_policy(&document).map_err(|problem| {
         CloudError::fatal(
             SERVICE,
             operation,
@@ -121,7 +129,70 @@ fn checked_document(
             ),
         )
     })?;
-    Ok(resolved.to_string())
+    Ok(document.to_string())
+}
+
+/// A document field to send: the spec's, checked, or in an undo the recorded one.
+fn document_to_send(
+    spec: &ResourceSpec,
+    name: &str,
+    document: Json,
+    what: &str,
+    ctx: &StepContext,
+    operation: &str,
+) -> Result<String, CloudError> {
+    if ctx.restored(name).is_some() {
+        return document_text(document).ok_or_else(|| {
+            CloudError::fatal(
+                SERVICE,
+                operation,
+                format!(
+                    "`{}` has no recorded {what} to restore; a role always has one, so this \
+                     is a txdeploy bug",
+                    spec.id
+                ),
+            )
+        });
+    }
+    validated(document, what, operation)
+}
+
+/// The inline policies the `inline_policy` field describes, as (name, document): the
+/// spec's one, or in an undo what was recorded (none, one, or several as a list).
+fn inline_policies(
+    spec: &ResourceSpec,
+    ctx: &StepContext,
+) -> Result<Vec<(String, String)>, CloudError> {
+    let op = "PutRolePolicy";
+    let value = resolved_field(spec, field::INLINE_POLICY, ctx, SERVICE, op)?;
+    let entries = match value {
+        Json::Null => Vec::new(),
+        Json::Array(list) => list,
+        one => vec![one],
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let members = Members::of(spec, field::INLINE_POLICY, entry, SERVICE, op);
+            let name = members.text("name")?.ok_or_else(|| {
+                CloudError::fatal(
+                    SERVICE,
+                    op,
+                    format!("`{}` has an inline policy without a name", spec.id),
+                )
+            })?;
+            let document = entry.get("document").cloned().unwrap_or(Json::Null);
+            let document = document_to_send(
+                spec,
+                field::INLINE_POLICY,
+                document,
+                "inline policy",
+                ctx,
+                op,
+            )?;
+            Ok((name, document))
+        })
+        .collect()
 }
 
 /// CreateRole with trust policy, description and tags, then PutRolePolicy.
@@ -195,10 +266,12 @@ fn observed_policy_names(current: &Observed) -> Vec<String> {
 
 /// One call per changed field; the inline policy is put before others are deleted, so the
 /// role never loses its permissions in between.
+///
+/// Every value is read through `resolved_field`, so an undo writes back the recorded
+/// description, trust policy and inline policies instead of the spec's.
 pub async fn update(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    role: &RoleSpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
@@ -207,18 +280,24 @@ pub async fn update(
     for field_name in changed {
         match field_name.as_str() {
             field::DESCRIPTION => {
+                let op = "UpdateRoleDescription";
+                // Observation reports a role without description as "", so null is the same.
+                let description = resolved_text(spec, field::DESCRIPTION, ctx, SERVICE, op)?;
                 clients
                     .iam
                     .update_role_description()
                     .role_name(name)
-                    .description(&role.description)
+                    .description(description.unwrap_or_default())
                     .send()
                     .await
-                    .classified(SERVICE, "UpdateRoleDescription")?;
+                    .classified(SERVICE, op)?;
             }
             field::ASSUME_ROLE_POLICY => {
                 let op = "UpdateAssumeRolePolicy";
-                let trust = checked_document(&role.assume_role_policy, "trust policy", ctx, op)?;
+                let trust = resolved_field(spec, field::ASSUME_ROLE_POLICY, ctx, SERVICE, op)?;
+                let what = "trust policy";
+                let trust =
+                    document_to_send(spec, field::ASSUME_ROLE_POLICY, trust, what, ctx, op)?;
                 clients
                     .iam
                     .update_assume_role_policy()
@@ -229,16 +308,18 @@ pub async fn update(
                     .classified(SERVICE, op)?;
             }
             field::INLINE_POLICY => {
-                let policy = checked_document(&role.policy, "inline policy", ctx, "PutRolePolicy")?;
-                put_policy(clients, name, &role.policy_name, policy).await?;
+                let wanted = inline_policies(spec, ctx)?;
+                for (policy_name, document) in &wanted {
+                    put_policy(clients, name, policy_name, document.clone()).await?;
+                }
                 for other in observed_policy_names(current) {
-                    if other != role.policy_name {
+                    if !wanted.iter().any(|(kept, _)| *kept == other) {
                         delete_policy(clients, name, &other).await?;
                     }
                 }
             }
             field::TAGS => {
-                let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+                let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
                 if !diff.set.is_empty() {
                     let op = "TagRole";
                     let mut request = clients.iam.tag_role().role_name(name);

@@ -7,8 +7,13 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::Classified;
-use super::tagging::{self, TagDiff, TaggedResource, Tags, observed_tags, stack_of, tags_json};
-use super::{parse_document, resolve, unknown_field};
+use super::tagging::{
+    self, TagDiff, TaggedResource, Tags, desired_tags, observed_tags, stack_of, tags_json,
+};
+use super::{
+    parse_document, resolve, resolved_bool, resolved_document, resolved_i32, resolved_text,
+    unknown_field,
+};
 use crate::cloud::{CloudError, Discovered, Observed, StepContext};
 use crate::spec::{
     KmsAliasSpec, KmsKeySpec, OutputKey, Outputs, ResourceId, ResourceKind, ResourceSpec, field,
@@ -169,26 +174,35 @@ pub async fn create_key(
     let meta = created.key_metadata.ok_or_else(|| {
         CloudError::fatal(SERVICE, "CreateKey", "the response has no `KeyMetadata`")
     })?;
-    enable_rotation(clients, meta.key_id(), key.rotation_period_days).await?;
+    let days = i32::try_from(key.rotation_period_days).map_err(|_| {
+        CloudError::fatal(
+            SERVICE,
+            "EnableKeyRotation",
+            format!(
+                "rotation period {} is out of range",
+                key.rotation_period_days
+            ),
+        )
+    })?;
+    enable_rotation(clients, meta.key_id(), Some(days)).await?;
     Ok(Outputs::from([
         (OutputKey::Id, meta.key_id().to_owned()),
         (OutputKey::Arn, meta.arn().unwrap_or_default().to_owned()),
     ]))
 }
 
-async fn enable_rotation(clients: &AwsClients, key_id: &str, days: u32) -> Result<(), CloudError> {
-    let days = i32::try_from(days).map_err(|_| {
-        CloudError::fatal(
-            SERVICE,
-            "EnableKeyRotation",
-            format!("rotation period {days} is out of range"),
-        )
-    })?;
+/// EnableKeyRotation; without a period KMS keeps the key's current one (its default, 365
+/// days, on a key that never had one).
+async fn enable_rotation(
+    clients: &AwsClients,
+    key_id: &str,
+    days: Option<i32>,
+) -> Result<(), CloudError> {
     clients
         .kms
         .enable_key_rotation()
         .key_id(key_id)
-        .rotation_period_in_days(days)
+        .set_rotation_period_in_days(days)
         .send()
         .await
         .classified(SERVICE, "EnableKeyRotation")?;
@@ -196,10 +210,12 @@ async fn enable_rotation(clients: &AwsClients, key_id: &str, days: u32) -> Resul
 }
 
 /// Changes only the named fields: one call per field (rotation fields share one call).
+///
+/// Every value is read through `resolved_field`, so an undo writes back the recorded
+/// description, rotation and policy instead of the spec's.
 pub async fn update_key(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    key: &KmsKeySpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
@@ -209,23 +225,38 @@ pub async fn update_key(
     for name in changed {
         match name.as_str() {
             field::DESCRIPTION => {
+                let op = "UpdateKeyDescription";
+                // Observation reports a key without description as "", so null is the same.
+                let description = resolved_text(spec, field::DESCRIPTION, ctx, SERVICE, op)?;
                 clients
                     .kms
                     .update_key_description()
                     .key_id(key_id)
-                    .description(&key.description)
+                    .description(description.unwrap_or_default())
                     .send()
                     .await
-                    .classified(SERVICE, "UpdateKeyDescription")?;
+                    .classified(SERVICE, op)?;
             }
             field::ROTATION_ENABLED | field::ROTATION_PERIOD_DAYS => {
                 if !rotation_done {
-                    enable_rotation(clients, key_id, key.rotation_period_days).await?;
+                    update_rotation(clients, spec, key_id, ctx).await?;
                     rotation_done = true;
                 }
             }
             field::KEY_POLICY => {
-                let policy = resolve(&key.policy, ctx, SERVICE, "PutKeyPolicy")?.to_string();
+                let op = "PutKeyPolicy";
+                let policy = resolved_document(spec, field::KEY_POLICY, ctx, SERVICE, op)?
+                    .ok_or_else(|| {
+                        CloudError::fatal(
+                            SERVICE,
+                            op,
+                            format!(
+                                "`{}` has no key policy to send; a key always has one, so \
+                                 this is a txdeploy bug",
+                                spec.id
+                            ),
+                        )
+                    })?;
                 clients
                     .kms
                     .put_key_policy()
@@ -234,13 +265,39 @@ pub async fn update_key(
                     .policy(policy)
                     .send()
                     .await
-                    .classified(SERVICE, "PutKeyPolicy")?;
+                    .classified(SERVICE, op)?;
             }
-            field::TAGS => update_tags(clients, key_id, current, &spec.tags).await?,
+            field::TAGS => {
+                update_tags(clients, key_id, current, &desired_tags(spec, ctx)?).await?;
+            }
             other => return Err(unknown_field(spec, other)),
         }
     }
     Ok(current.outputs.clone())
+}
+
+/// EnableKeyRotation with the period, or DisableKeyRotation when the value to write is
+/// "off" (only an undo of a key whose rotation was off before; specs always enable it).
+async fn update_rotation(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    key_id: &str,
+    ctx: &StepContext,
+) -> Result<(), CloudError> {
+    let op = "EnableKeyRotation";
+    let enabled = resolved_bool(spec, field::ROTATION_ENABLED, ctx, SERVICE, op)?;
+    if enabled == Some(false) {
+        clients
+            .kms
+            .disable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .classified(SERVICE, "DisableKeyRotation")?;
+        return Ok(());
+    }
+    let days = resolved_i32(spec, field::ROTATION_PERIOD_DAYS, ctx, SERVICE, op)?;
+    enable_rotation(clients, key_id, days).await
 }
 
 async fn update_tags(
@@ -436,11 +493,10 @@ pub async fn create_alias(
     ]))
 }
 
-/// UpdateAlias to point at the desired key.
+/// UpdateAlias to point at the desired key (in an undo, the recorded one).
 pub async fn update_alias(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    alias: &KmsAliasSpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
@@ -448,14 +504,27 @@ pub async fn update_alias(
     for name in changed {
         match name.as_str() {
             field::TARGET_KEY_ID => {
+                let op = "UpdateAlias";
+                let target = resolved_text(spec, field::TARGET_KEY_ID, ctx, SERVICE, op)?
+                    .ok_or_else(|| {
+                        CloudError::fatal(
+                            SERVICE,
+                            op,
+                            format!(
+                                "`{}` has no target key to point at; an alias always has \
+                                 one, so this is a txdeploy bug",
+                                spec.id
+                            ),
+                        )
+                    })?;
                 clients
                     .kms
                     .update_alias()
                     .alias_name(&spec.physical_name)
-                    .target_key_id(ctx.require(&alias.target_key)?)
+                    .target_key_id(target)
                     .send()
                     .await
-                    .classified(SERVICE, "UpdateAlias")?;
+                    .classified(SERVICE, op)?;
             }
             other => return Err(unknown_field(spec, other)),
         }

@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, TaggedResource, Tags, desired_tags, observed_tags, tags_json};
 use super::{resolved_field, unknown_field};
 use crate::cloud::{CloudError, ErrorClass, Observed, StepContext};
 use crate::spec::{Environment, OutputKey, Outputs, ResourceSpec, field};
@@ -252,7 +252,7 @@ pub async fn update_group(
                     .get(&OutputKey::Arn)
                     .cloned()
                     .unwrap_or_else(|| arn_of(&ctx.env, name));
-                let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+                let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
                 if !diff.set.is_empty() {
                     clients
                         .logs

@@ -16,8 +16,11 @@ use serde_json::{Value as Json, json};
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found, classify};
-use super::tagging::{TaggedResource, Tags, tags_json};
-use super::{parse_document, resolve, unknown_field};
+use super::tagging::{TaggedResource, Tags, desired_tags, tags_json};
+use super::{
+    Members, document_text, parse_document, resolve, resolved_document, resolved_field,
+    resolved_text, unknown_field,
+};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{BucketSpec, Environment, OutputKey, Outputs, ResourceSpec, field};
@@ -305,41 +308,180 @@ pub async fn create(
         },
     )
     .await?;
-    put_public_access_block(clients, name, bucket.block_public_access).await?;
-    put_encryption(clients, name, bucket, ctx).await?;
+    put_public_access_block(
+        clients,
+        name,
+        &PublicAccess::all(bucket.block_public_access),
+    )
+    .await?;
+    put_encryption(clients, name, &Encryption::of_spec(bucket, ctx)?).await?;
     if bucket.versioning {
         put_versioning(clients, name, true).await?;
     }
-    put_lifecycle(clients, name, bucket).await?;
-    put_policy(clients, name, bucket, ctx).await?;
+    put_lifecycle(clients, name, &Lifecycle::of_spec(bucket)?).await?;
+    let policy = resolve(&bucket.policy, ctx, SERVICE, "PutBucketPolicy")?;
+    put_policy(clients, name, document_text(policy)).await?;
     put_tags(clients, name, &spec.tags).await?;
     Ok(outputs(name, &ctx.env.partition))
 }
 
 /// Changes only the named settings, one call each.
+///
+/// Every setting is read through `resolved_field`, in the shapes `observe` reports, so an
+/// undo writes back the recorded settings instead of the spec's.
 pub async fn update(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    bucket: &BucketSpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
 ) -> Result<Outputs, CloudError> {
     let name = current.physical_id.as_str();
+    let resolved = |field: &str, op: &str| resolved_field(spec, field, ctx, SERVICE, op);
     for field_name in changed {
         match field_name.as_str() {
-            field::TAGS => put_tags(clients, name, &spec.tags).await?,
-            field::VERSIONING => put_versioning(clients, name, bucket.versioning).await?,
-            field::ENCRYPTION => put_encryption(clients, name, bucket, ctx).await?,
-            field::PUBLIC_ACCESS_BLOCK => {
-                put_public_access_block(clients, name, bucket.block_public_access).await?;
+            field::TAGS => put_tags(clients, name, &desired_tags(spec, ctx)?).await?,
+            field::VERSIONING => {
+                let op = "PutBucketVersioning";
+                let status = resolved_text(spec, field::VERSIONING, ctx, SERVICE, op)?;
+                // A bucket that never had versioning is observed as `Suspended` too.
+                put_versioning(clients, name, status.as_deref() == Some("Enabled")).await?;
             }
-            field::BUCKET_POLICY => put_policy(clients, name, bucket, ctx).await?,
-            field::LIFECYCLE => put_lifecycle(clients, name, bucket).await?,
+            field::ENCRYPTION => {
+                let op = "PutBucketEncryption";
+                let value = resolved(field::ENCRYPTION, op)?;
+                if value.is_null() {
+                    delete_encryption(clients, name).await?;
+                } else {
+                    let members = Members::of(spec, field::ENCRYPTION, &value, SERVICE, op);
+                    put_encryption(clients, name, &Encryption::from_members(&members)?).await?;
+                }
+            }
+            field::PUBLIC_ACCESS_BLOCK => {
+                let op = "PutPublicAccessBlock";
+                let value = resolved(field::PUBLIC_ACCESS_BLOCK, op)?;
+                let members = Members::of(spec, field::PUBLIC_ACCESS_BLOCK, &value, SERVICE, op);
+                put_public_access_block(clients, name, &PublicAccess::from_members(&members)?)
+                    .await?;
+            }
+            field::BUCKET_POLICY => {
+                let op = "PutBucketPolicy";
+                let policy = resolved_document(spec, field::BUCKET_POLICY, ctx, SERVICE, op)?;
+                put_policy(clients, name, policy).await?;
+            }
+            field::LIFECYCLE => {
+                let op = "PutBucketLifecycleConfiguration";
+                let value = resolved(field::LIFECYCLE, op)?;
+                if value.is_null() {
+                    delete_lifecycle(clients, name).await?;
+                } else {
+                    let members = Members::of(spec, field::LIFECYCLE, &value, SERVICE, op);
+                    put_lifecycle(clients, name, &Lifecycle::from_members(&members)?).await?;
+                }
+            }
             other => return Err(unknown_field(spec, other)),
         }
     }
     Ok(current.outputs.clone())
+}
+
+/// The default encryption rule, as the `encryption` field describes it.
+struct Encryption {
+    sse_algorithm: String,
+    kms_key: Option<String>,
+    bucket_key: bool,
+}
+
+impl Encryption {
+    fn of_spec(bucket: &BucketSpec, ctx: &StepContext) -> Result<Self, CloudError> {
+        Ok(Self {
+            sse_algorithm: ServerSideEncryption::AwsKms.as_str().to_owned(),
+            kms_key: Some(ctx.require(&bucket.kms_key)?.to_owned()),
+            bucket_key: bucket.bucket_key,
+        })
+    }
+
+    fn from_members(members: &Members<'_>) -> Result<Self, CloudError> {
+        Ok(Self {
+            sse_algorithm: members.text("sse_algorithm")?.unwrap_or_default(),
+            kms_key: members.text("kms_key")?,
+            bucket_key: members.bool("bucket_key")?.unwrap_or(false),
+        })
+    }
+}
+
+/// The four public-access-block switches, as the `public_access_block` field lists them.
+struct PublicAccess {
+    block_public_acls: bool,
+    ignore_public_acls: bool,
+    block_public_policy: bool,
+    restrict_public_buckets: bool,
+}
+
+impl PublicAccess {
+    fn all(block: bool) -> Self {
+        Self {
+            block_public_acls: block,
+            ignore_public_acls: block,
+            block_public_policy: block,
+            restrict_public_buckets: block,
+        }
+    }
+
+    fn from_members(members: &Members<'_>) -> Result<Self, CloudError> {
+        let flag = |key: &str| members.bool(key).map(|b| b.unwrap_or(false));
+        Ok(Self {
+            block_public_acls: flag("block_public_acls")?,
+            ignore_public_acls: flag("ignore_public_acls")?,
+            block_public_policy: flag("block_public_policy")?,
+            restrict_public_buckets: flag("restrict_public_buckets")?,
+        })
+    }
+}
+
+/// The managed lifecycle rule, as the `lifecycle` field describes it; a day count that is
+/// null leaves that action out of the rule.
+struct Lifecycle {
+    prefix: Option<String>,
+    glacier_after_days: Option<i32>,
+    expire_after_days: Option<i32>,
+    noncurrent_expire_after_days: Option<i32>,
+    enabled: bool,
+}
+
+impl Lifecycle {
+    fn of_spec(bucket: &BucketSpec) -> Result<Self, CloudError> {
+        let lc = &bucket.lifecycle;
+        let days = |d: u32| {
+            i32::try_from(d).map(Some).map_err(|_| {
+                CloudError::fatal(
+                    SERVICE,
+                    "PutBucketLifecycleConfiguration",
+                    format!("lifecycle day count {d} is out of range"),
+                )
+            })
+        };
+        Ok(Self {
+            prefix: Some(lc.prefix.clone()),
+            glacier_after_days: days(lc.glacier_after_days)?,
+            expire_after_days: days(lc.expire_after_days)?,
+            noncurrent_expire_after_days: days(lc.noncurrent_expire_after_days)?,
+            enabled: true,
+        })
+    }
+
+    /// What `lifecycle_json` reported. Its `other_rules` (rules txdeploy does not manage)
+    /// cannot be written back from their ids alone, so an undo restores the managed rule
+    /// only and its read-back reports the difference.
+    fn from_members(members: &Members<'_>) -> Result<Self, CloudError> {
+        Ok(Self {
+            prefix: members.text("prefix")?,
+            glacier_after_days: members.i32("glacier_after_days")?,
+            expire_after_days: members.i32("expire_after_days")?,
+            noncurrent_expire_after_days: members.i32("noncurrent_expire_after_days")?,
+            enabled: members.bool("enabled")?.unwrap_or(true),
+        })
+    }
 }
 
 async fn put_tags(clients: &AwsClients, name: &str, tags: &Tags) -> Result<(), CloudError> {
@@ -394,20 +536,21 @@ async fn put_versioning(clients: &AwsClients, name: &str, enabled: bool) -> Resu
 async fn put_encryption(
     clients: &AwsClients,
     name: &str,
-    bucket: &BucketSpec,
-    ctx: &StepContext,
+    encryption: &Encryption,
 ) -> Result<(), CloudError> {
     let op = "PutBucketEncryption";
     let default = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(ServerSideEncryption::AwsKms)
-        .kms_master_key_id(ctx.require(&bucket.kms_key)?)
+        .sse_algorithm(ServerSideEncryption::from(
+            encryption.sse_algorithm.as_str(),
+        ))
+        .set_kms_master_key_id(encryption.kms_key.clone())
         .build()
         .map_err(|e| CloudError::fatal(SERVICE, op, e.to_string()))?;
     let config = ServerSideEncryptionConfiguration::builder()
         .rules(
             ServerSideEncryptionRule::builder()
                 .apply_server_side_encryption_by_default(default)
-                .bucket_key_enabled(bucket.bucket_key)
+                .bucket_key_enabled(encryption.bucket_key)
                 .build(),
         )
         .build()
@@ -423,10 +566,23 @@ async fn put_encryption(
     Ok(())
 }
 
+/// DeleteBucketEncryption: an undo of a bucket that had no default encryption recorded.
+async fn delete_encryption(clients: &AwsClients, name: &str) -> Result<(), CloudError> {
+    clients
+        .s3
+        .delete_bucket_encryption()
+        .bucket(name)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteBucketEncryption")
+        .found(&[])?;
+    Ok(())
+}
+
 async fn put_public_access_block(
     clients: &AwsClients,
     name: &str,
-    block: bool,
+    block: &PublicAccess,
 ) -> Result<(), CloudError> {
     clients
         .s3
@@ -434,10 +590,10 @@ async fn put_public_access_block(
         .bucket(name)
         .public_access_block_configuration(
             PublicAccessBlockConfiguration::builder()
-                .block_public_acls(block)
-                .ignore_public_acls(block)
-                .block_public_policy(block)
-                .restrict_public_buckets(block)
+                .block_public_acls(block.block_public_acls)
+                .ignore_public_acls(block.ignore_public_acls)
+                .block_public_policy(block.block_public_policy)
+                .restrict_public_buckets(block.restrict_public_buckets)
                 .build(),
         )
         .send()
@@ -446,21 +602,20 @@ async fn put_public_access_block(
     Ok(())
 }
 
+/// PutBucketPolicy, or DeleteBucketPolicy when there is no policy to write.
 async fn put_policy(
     clients: &AwsClients,
     name: &str,
-    bucket: &BucketSpec,
-    ctx: &StepContext,
+    policy: Option<String>,
 ) -> Result<(), CloudError> {
-    let policy = resolve(&bucket.policy, ctx, SERVICE, "PutBucketPolicy")?;
-    if policy.is_null() {
+    let Some(policy) = policy else {
         return delete_policy(clients, name).await;
-    }
+    };
     clients
         .s3
         .put_bucket_policy()
         .bucket(name)
-        .policy(policy.to_string())
+        .policy(policy)
         .send()
         .await
         .classified(SERVICE, "PutBucketPolicy")?;
@@ -479,42 +634,40 @@ async fn delete_policy(clients: &AwsClients, name: &str) -> Result<(), CloudErro
     Ok(())
 }
 
-async fn put_lifecycle(
-    clients: &AwsClients,
-    name: &str,
-    bucket: &BucketSpec,
-) -> Result<(), CloudError> {
+async fn put_lifecycle(clients: &AwsClients, name: &str, lc: &Lifecycle) -> Result<(), CloudError> {
     let op = "PutBucketLifecycleConfiguration";
-    let lc = &bucket.lifecycle;
-    let days = |d: u32| {
-        i32::try_from(d).map_err(|_| {
-            CloudError::fatal(
-                SERVICE,
-                op,
-                format!("lifecycle day count {d} is out of range"),
-            )
-        })
+    let status = if lc.enabled {
+        ExpirationStatus::Enabled
+    } else {
+        ExpirationStatus::Disabled
     };
-    let rule = LifecycleRule::builder()
+    let mut rule = LifecycleRule::builder()
         .id(LIFECYCLE_RULE_ID)
-        .filter(LifecycleRuleFilter::builder().prefix(&lc.prefix).build())
-        .status(ExpirationStatus::Enabled)
-        .transitions(
+        .filter(
+            LifecycleRuleFilter::builder()
+                .set_prefix(lc.prefix.clone())
+                .build(),
+        )
+        .status(status);
+    if let Some(days) = lc.glacier_after_days {
+        rule = rule.transitions(
             Transition::builder()
-                .days(days(lc.glacier_after_days)?)
+                .days(days)
                 .storage_class(TransitionStorageClass::Glacier)
                 .build(),
-        )
-        .expiration(
-            LifecycleExpiration::builder()
-                .days(days(lc.expire_after_days)?)
-                .build(),
-        )
-        .noncurrent_version_expiration(
+        );
+    }
+    if let Some(days) = lc.expire_after_days {
+        rule = rule.expiration(LifecycleExpiration::builder().days(days).build());
+    }
+    if let Some(days) = lc.noncurrent_expire_after_days {
+        rule = rule.noncurrent_version_expiration(
             NoncurrentVersionExpiration::builder()
-                .noncurrent_days(days(lc.noncurrent_expire_after_days)?)
+                .noncurrent_days(days)
                 .build(),
-        )
+        );
+    }
+    let rule = rule
         .build()
         .map_err(|e| CloudError::fatal(SERVICE, op, e.to_string()))?;
     let config = BucketLifecycleConfiguration::builder()
@@ -529,6 +682,19 @@ async fn put_lifecycle(
         .send()
         .await
         .classified(SERVICE, op)?;
+    Ok(())
+}
+
+/// DeleteBucketLifecycle: an undo of a bucket that had no lifecycle recorded.
+async fn delete_lifecycle(clients: &AwsClients, name: &str) -> Result<(), CloudError> {
+    clients
+        .s3
+        .delete_bucket_lifecycle()
+        .bucket(name)
+        .send()
+        .await
+        .classified(SERVICE, "DeleteBucketLifecycle")
+        .found(&[])?;
     Ok(())
 }
 

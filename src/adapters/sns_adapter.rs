@@ -6,8 +6,8 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
-use super::unknown_field;
+use super::tagging::{TagDiff, TaggedResource, Tags, desired_tags, observed_tags, tags_json};
+use super::{resolved_text, unknown_field};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{Environment, OutputKey, Outputs, ResourceSpec, TopicSpec, field};
 
@@ -177,7 +177,6 @@ async fn subscribe(clients: &AwsClients, arn: &str, email: &str) -> Result<(), C
 pub async fn update(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    topic: &TopicSpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
@@ -186,19 +185,25 @@ pub async fn update(
     for name in changed {
         match name.as_str() {
             field::KMS_MASTER_KEY_ID => {
+                let op = "SetTopicAttributes";
+                // An empty value turns encryption off: what an undo of a topic that had no
+                // key writes back.
+                let key = resolved_text(spec, field::KMS_MASTER_KEY_ID, ctx, SERVICE, op)?;
                 clients
                     .sns
                     .set_topic_attributes()
                     .topic_arn(arn)
                     .attribute_name(KMS_ATTRIBUTE)
-                    .attribute_value(ctx.require(&topic.kms_key)?)
+                    .attribute_value(key.unwrap_or_default())
                     .send()
                     .await
-                    .classified(SERVICE, "SetTopicAttributes")?;
+                    .classified(SERVICE, op)?;
             }
             field::EMAIL_SUBSCRIPTION => {
+                let op = "Subscribe";
                 let existing = email_subscriptions(clients, arn).await?;
-                let wanted = topic.email_subscription.as_deref();
+                let wanted = resolved_text(spec, field::EMAIL_SUBSCRIPTION, ctx, SERVICE, op)?;
+                let wanted = wanted.as_deref();
                 if let Some(email) = wanted
                     && !existing.iter().any(|s| s.endpoint() == Some(email))
                 {
@@ -220,7 +225,7 @@ pub async fn update(
             }
             field::TAGS => {
                 let op = "TagResource";
-                let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+                let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
                 if !diff.set.is_empty() {
                     clients
                         .sns

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::tagging::{TagDiff, TaggedResource, Tags, observed_tags, tags_json};
+use super::tagging::{TagDiff, TaggedResource, Tags, desired_tags, observed_tags, tags_json};
 use super::{parse_document, resolved_field, unknown_field};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{OutputKey, Outputs, ResourceSpec, field};
@@ -231,7 +231,7 @@ pub async fn update(
             .classified(SERVICE, "SetQueueAttributes")?;
     }
     if tags_changed {
-        let diff = TagDiff::between(&observed_tags(current), &spec.tags);
+        let diff = TagDiff::between(&observed_tags(current), &desired_tags(spec, ctx)?);
         if !diff.set.is_empty() {
             clients
                 .sqs

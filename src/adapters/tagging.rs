@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::Classified;
-use crate::cloud::{CloudError, Observed};
+use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{ResourceSpec, field};
 use crate::stack::{LOGICAL_TAG, STACK_TAG};
 
@@ -32,6 +32,35 @@ pub fn observed_tags(current: &Observed) -> Tags {
             .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
             .collect(),
         _ => Tags::new(),
+    }
+}
+
+/// The tags a tag update writes: the spec's, or in an undo the `tags` field recorded before
+/// the failed apply (null, a resource that had none, writes none). The one place every
+/// adapter's tag update takes its tags from, so none sends the new spec's tags in an undo.
+pub fn desired_tags(spec: &ResourceSpec, ctx: &StepContext) -> Result<Tags, CloudError> {
+    let wrong = |got: &Json| {
+        let service = spec.kind().service();
+        super::wrong_shape(
+            spec,
+            field::TAGS,
+            "an object of strings",
+            got,
+            service.as_str(),
+            "TagResource",
+        )
+    };
+    match ctx.restored(field::TAGS) {
+        None => Ok(spec.tags.clone()),
+        Some(Json::Null) => Ok(Tags::new()),
+        Some(Json::Object(map)) => map
+            .into_iter()
+            .map(|(key, value)| match value {
+                Json::String(value) => Ok((key, value)),
+                other => Err(wrong(&other)),
+            })
+            .collect(),
+        Some(other) => Err(wrong(&other)),
     }
 }
 
@@ -208,6 +237,37 @@ mod tests {
             "log-group:/x:*"
         );
         assert_eq!(Arn::parse("not-an-arn"), None);
+    }
+
+    #[test]
+    fn desired_tags_are_the_specs_except_in_an_undo_which_writes_the_recorded_ones() {
+        use crate::fake_cloud::fake_environment;
+        use crate::spec::{ResourceId, ResourceKind};
+        let env = fake_environment();
+        let config = crate::config::Config::defaults().unwrap();
+        let graph = crate::stack::foundation(&config, &env).check().unwrap();
+        let spec = graph
+            .get(&ResourceId::new(ResourceKind::Queue, "analytics"))
+            .unwrap();
+        let ctx = || StepContext::quiet(env.clone(), Default::default());
+        assert_eq!(desired_tags(spec, &ctx()).unwrap(), spec.tags);
+
+        let recorded = tags(&[("txdeploy:stack", "tx-dev"), ("team", "before")]);
+        let restoring = |value: Json| ctx().restoring([(field::TAGS.to_owned(), value)].into());
+        assert_eq!(
+            desired_tags(spec, &restoring(tags_json(&recorded))).unwrap(),
+            recorded
+        );
+        assert_eq!(
+            desired_tags(spec, &restoring(Json::Null)).unwrap(),
+            Tags::new()
+        );
+        let wrong = desired_tags(spec, &restoring(serde_json::json!({"team": 1}))).unwrap_err();
+        assert!(
+            wrong.message.contains("an object of strings"),
+            "{}",
+            wrong.message
+        );
     }
 
     #[test]

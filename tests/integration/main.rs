@@ -18,6 +18,7 @@ mod lambda_wiring_adapter_tests;
 mod lock_tests;
 mod logs_adapter_tests;
 mod release_tests;
+mod restore_tests;
 mod slice_tests;
 mod stack_tests;
 mod tui_tests;
