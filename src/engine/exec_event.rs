@@ -86,8 +86,9 @@ pub enum ExecEvent {
         id: ResourceId,
         action: &'static str,
     },
-    /// `result` says what the undo found and did (`deleted`, `restored`, `kept`,
-    /// `already absent`, `unchanged`).
+    /// `result` says what the undo found and did (`deleted`, `restored`, `restored through
+    /// its alias` (a function's code: served again by its alias, `$LATEST` keeps the new
+    /// code, which an `UndoKept` of the same id says), `kept`, `already absent`, `unchanged`).
     UndoStepSucceeded {
         id: ResourceId,
         action: &'static str,

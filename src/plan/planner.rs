@@ -163,7 +163,7 @@ pub fn field_diffs(
                 before,
                 after,
                 forces_replace: match field.on_change {
-                    OnChange::Update => None,
+                    OnChange::Update | OnChange::Upload => None,
                     OnChange::Replace(reason) => Some(reason),
                 },
             });

@@ -38,6 +38,12 @@ pub enum OnChange {
     Update,
     /// AWS cannot change it in place: the resource is replaced, for the reason given.
     Replace(&'static str),
+    /// Changed in place, but only by uploading a package (a function's code): the apply
+    /// uploads the embedded one and publishes a version. An undo cannot write the previous
+    /// value back (the embedded package is the only one there is to upload); that value
+    /// lives on in the published version the resource's alias served, so the undo restores
+    /// it by moving the alias back (`ResourceSpec::serves_versions_of`).
+    Upload,
 }
 
 /// One named desired setting.
@@ -55,6 +61,14 @@ pub(crate) fn update(value: impl Into<Value>) -> Field {
     Field {
         value: value.into(),
         on_change: OnChange::Update,
+    }
+}
+
+/// A field only an upload changes (`OnChange::Upload`).
+pub(crate) fn upload(value: impl Into<Value>) -> Field {
+    Field {
+        value: value.into(),
+        on_change: OnChange::Upload,
     }
 }
 
@@ -350,6 +364,15 @@ impl ResourceSpec {
         }
         self.body.add_fields(&mut fields);
         fields
+    }
+
+    /// The resource whose published versions this spec points at (a function's alias), if
+    /// any: what brings a resource's uploaded fields (`OnChange::Upload`) back in an undo.
+    pub fn serves_versions_of(&self) -> Option<&ResourceId> {
+        match &self.body {
+            SpecBody::LambdaAlias(alias) => Some(&alias.version.resource),
+            _ => None,
+        }
     }
 
     /// Every resource this spec must wait for: its references plus explicit edges.

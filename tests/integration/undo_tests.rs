@@ -1,7 +1,9 @@
 //! The automatic undo of a failed apply against moto: an apply on top of a deployed stack
 //! (settings changed, resources missing since an out-of-band delete) with one injected
 //! failure is undone, and the observed stack equals the one before, resource by resource.
-//! Prints the calls and wall time of the undo (the figure of the issue's closing note).
+//! A failed apply of new code is undone through the aliases: they serve the old versions
+//! again and no code is uploaded. Prints the calls and wall time of the undos (the figures
+//! of the issue's closing note).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,11 +21,11 @@ use txdeploy::config::OnFailure;
 use txdeploy::engine::{ApplyOutcome, EventSink, UndoOutcome};
 use txdeploy::plan::{Action, ObservedState, Plan, PlanOptions};
 use txdeploy::spec::{
-    CheckedGraph, Environment, OutputKey, Outputs, ResourceId, ResourceKind, ResourceSpec,
+    CheckedGraph, Environment, OutputKey, Outputs, ResourceId, ResourceKind, ResourceSpec, field,
 };
 use txdeploy::state::journal::{InMemoryJournal, JournalEntry, JournalStore};
 
-use crate::harness::moto_session::{apply, config_for};
+use crate::harness::moto_session::{apply, config_for, moto_access};
 use crate::harness::{moto_or_skip, unique_stack};
 
 /// The AWS cloud, except that every change of one named resource fails (after a short
@@ -31,8 +33,8 @@ use crate::harness::{moto_or_skip, unique_stack};
 struct FailOne {
     inner: Arc<dyn Cloud>,
     failing: ResourceId,
-    /// Fail only once this resource's change has succeeded (at most 60 s later).
-    wait_for: Option<ResourceId>,
+    /// Fail only once these resources' changes have succeeded (at most 60 s later).
+    wait_for: Vec<ResourceId>,
     changed: Mutex<Vec<ResourceId>>,
 }
 
@@ -41,7 +43,7 @@ impl FailOne {
         Self {
             inner,
             failing,
-            wait_for: None,
+            wait_for: Vec::new(),
             changed: Mutex::default(),
         }
     }
@@ -50,8 +52,10 @@ impl FailOne {
         if *id == self.failing {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let deadline = Instant::now() + Duration::from_secs(60);
-            while let Some(wait_for) = &self.wait_for
-                && !self.changed.lock().unwrap().contains(wait_for)
+            while !self
+                .wait_for
+                .iter()
+                .all(|w| self.changed.lock().unwrap().contains(w))
                 && Instant::now() < deadline
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -304,7 +308,7 @@ async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
     let (aws, _) = connect(&endpoint).await;
     let failing = alias.clone();
     let mut fail = FailOne::new(aws, failing.clone());
-    fail.wait_for = Some(alarm.clone());
+    fail.wait_for = vec![alarm.clone()];
     let session = Session::open(config.clone(), Arc::new(fail)).await.unwrap();
     let observed_state = session.observe().await.unwrap();
     let plan = session.plan(&observed_state, PlanOptions::apply()).await;
@@ -450,6 +454,205 @@ async fn a_failure_at_each_kind_of_step_is_undone_to_the_observed_state_before()
             undo.elapsed
         );
     }
+}
+
+/// The undo of an apply that uploaded new code, published versions and moved every `live`
+/// alias, then failed on a later step, restores the functions through their aliases: each
+/// alias serves the version it served before (whose code is the old bundle), the validator's
+/// memory is written back (a new version of the new code that no alias serves), and the undo
+/// uploads no code. A new bundle is simulated as in `stack_tests`: the deployed functions run
+/// other code (uploaded, published and served out of band), so the apply uploads the
+/// embedded bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_code_change_is_undone_through_the_aliases_without_uploading_code() {
+    let endpoint = moto_or_skip!();
+    let mut config = config_for(&unique_stack());
+    let (cloud, _) = connect(&endpoint).await;
+    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
+    apply(&deployed, PlanOptions::apply()).await;
+    let aliases: Vec<ResourceSpec> = deployed
+        .graph
+        .in_order()
+        .filter(|s| s.serves_versions_of().is_some())
+        .cloned()
+        .collect();
+    assert_eq!(aliases.len(), 4);
+    let function_name = |alias: &ResourceSpec| {
+        let id = alias.serves_versions_of().unwrap();
+        deployed.graph.get(id).unwrap().physical_name.clone()
+    };
+    let (aws, _) = AwsCloud::connect(&moto_access(&endpoint)).await;
+    let lambda = &aws.clients().lambda;
+    let old_code = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
+    let mut old_sha = String::new();
+    for alias in &aliases {
+        let name = function_name(alias);
+        old_sha = lambda
+            .update_function_code()
+            .function_name(&name)
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(old_code.clone()))
+            .send()
+            .await
+            .unwrap()
+            .code_sha256()
+            .unwrap()
+            .to_owned();
+        let version = lambda
+            .publish_version()
+            .function_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .version()
+            .unwrap()
+            .to_owned();
+        lambda
+            .update_alias()
+            .function_name(&name)
+            .name("live")
+            .function_version(version)
+            .send()
+            .await
+            .unwrap();
+    }
+    let before = observed(&deployed).await;
+    let serves = |state: &BTreeMap<ResourceId, Observed>, alias: &ResourceSpec| {
+        state[&alias.id].fields[field::FUNCTION_VERSION].clone()
+    };
+    let validator = ResourceId::new(ResourceKind::Function, "transaction-validator");
+
+    // The apply under test: the embedded bundle (new code) everywhere, more validator
+    // memory, and a new account-concurrency threshold whose update fails once every alias
+    // has moved to its new version.
+    config.lambda.validator_memory_mb += 512;
+    config.alarms.concurrency_fraction = if config.alarms.concurrency_fraction > 0.5 {
+        0.4
+    } else {
+        0.9
+    };
+    config.deploy.on_failure = OnFailure::Rollback;
+    let (aws_cloud, counter) = connect(&endpoint).await;
+    let failing = ResourceId::new(ResourceKind::Alarm, "account-concurrency");
+    let mut fail = FailOne::new(aws_cloud, failing.clone());
+    fail.wait_for = aliases.iter().map(|a| a.id.clone()).collect();
+    let session = Session::open(config.clone(), Arc::new(fail)).await.unwrap();
+    let observed_state = session.observe().await.unwrap();
+    let plan = session.plan(&observed_state, PlanOptions::apply()).await;
+    for alias in &aliases {
+        let function = alias.serves_versions_of().unwrap();
+        for id in [function, &alias.id] {
+            assert!(
+                plan.changes
+                    .iter()
+                    .any(|c| c.id == *id && c.action == Action::Update),
+                "`{id}` is not updated by {:?}",
+                plan.summary()
+            );
+        }
+    }
+    let journal = Arc::new(MarkingJournal {
+        inner: InMemoryJournal::new(),
+        counter: counter.clone(),
+        at_undo: Mutex::default(),
+    });
+    let started = Instant::now();
+    let report = session
+        .execute(
+            &plan,
+            journal.clone(),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    let total = started.elapsed();
+    let after_undo = counter.snapshot();
+    assert_eq!(report.outcome, ApplyOutcome::Failed);
+    assert_eq!(report.first_error.as_ref().unwrap().0, failing);
+    let undo = report.undo.as_ref().expect("the failed apply was undone");
+    assert_eq!(
+        undo.outcome,
+        UndoOutcome::RolledBack,
+        "{:?}",
+        undo.first_error
+    );
+    assert!(undo.left.is_empty(), "{undo:?}");
+    // The user is told the apply was rolled back (exit 1), not that the undo failed.
+    let dir = tempfile::tempdir().unwrap();
+    let error = txdeploy::app::commands::apply_error("apply", "stack", &report, dir.path())
+        .expect("a failed apply is an error");
+    assert_eq!(
+        error.exit_code(),
+        txdeploy::app::exit_code::FAILED,
+        "{error}"
+    );
+
+    let after = observed(&session).await;
+    for alias in &aliases {
+        let function = alias.serves_versions_of().unwrap();
+        assert!(report.succeeded.contains(function) && report.succeeded.contains(&alias.id));
+        assert!(undo.undone.contains(function) && undo.undone.contains(&alias.id));
+        assert_ne!(
+            after[function].fields[field::CODE_SHA256],
+            before[function].fields[field::CODE_SHA256],
+            "`{function}`: $LATEST keeps the new code"
+        );
+        assert_eq!(
+            serves(&after, alias),
+            serves(&before, alias),
+            "`{}` serves the version it served before the apply",
+            alias.id
+        );
+        let kept = undo.kept.iter().find(|k| k.id == *function);
+        let reason = &kept.expect("$LATEST's code is reported as kept").reason;
+        assert!(
+            reason.contains(&format!(
+                "alias `{}` is back on version",
+                alias.physical_name
+            )),
+            "{reason}"
+        );
+        // What the alias serves runs the old code: every request runs it again.
+        let served = lambda
+            .get_function_configuration()
+            .function_name(function_name(alias))
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.code_sha256(), Some(old_sha.as_str()), "{}", alias.id);
+    }
+    assert_eq!(
+        after[&validator].fields[field::MEMORY_SIZE],
+        before[&validator].fields[field::MEMORY_SIZE]
+    );
+
+    let at_undo = journal.at_undo.lock().unwrap().clone().unwrap();
+    let undo_calls = after_undo.since(&at_undo);
+    let by_operation = undo_calls.by_operation();
+    let count = |op: &str| {
+        by_operation
+            .iter()
+            .filter(|((_, o), _)| o == op)
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    eprintln!(
+        "undo of a failed code change against moto: {} resources put back in {:?} \
+         ({} reads, {} mutations; apply and undo together {:?}); by operation: {:?}",
+        undo.undone.len(),
+        undo.elapsed,
+        undo_calls.reads(),
+        undo_calls.mutations(),
+        total,
+        by_operation
+    );
+    assert_eq!(count("UpdateFunctionCode"), 0, "the undo uploads no code");
+    assert_eq!(count("UpdateAlias"), 4, "each alias moved back once");
+    assert_eq!(
+        count("PublishVersion"),
+        1,
+        "only the validator's restored memory makes a version"
+    );
 }
 
 /// A forwarding HTTP proxy in front of moto that answers one kind of request with an AWS

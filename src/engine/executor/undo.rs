@@ -6,7 +6,10 @@
 //! - created: deleted, unless its kind holds data (`ResourceKind::is_data_bearing`): then it
 //!   is kept and reported, because an undo must never lose data;
 //! - updated: its recorded previous values (`StepStarted.before`) are written back by an
-//!   update, then read back and compared;
+//!   update, then read back and compared. Fields only an upload changes (`OnChange::Upload`,
+//!   a function's code) are never uploaded again: the old code lives on in the version the
+//!   function's alias served, so they count as restored once that alias serves it again
+//!   (`ServingAlias`); `$LATEST` keeps the new code, which the report says;
 //! - replaced: kept. The old object was deleted by the replacement and cannot be brought
 //!   back (a new key id, a new function); the new one matches the config and what depends
 //!   on it uses it, so deleting it too would leave less than before;
@@ -25,7 +28,7 @@ use super::dag_walk::DagWalk;
 use super::{Retrying, Shared, journal_error, millis};
 use crate::cloud::{CloudError, Observed};
 use crate::engine::exec_event::{ExecEvent, UndoOutcome};
-use crate::spec::{CheckedGraph, OnChange, Outputs, ResourceId, ResourceSpec};
+use crate::spec::{CheckedGraph, OnChange, Outputs, ResourceId, ResourceSpec, field};
 use crate::state::journal::JournalEntry;
 
 /// What the undo does to one resource.
@@ -102,6 +105,9 @@ pub struct UndoReport {
 enum Done {
     Deleted,
     Restored,
+    /// Its uploaded fields are served again by its alias (and any other field was written
+    /// back); `$LATEST` keeps what the apply uploaded.
+    RestoredByAlias,
     Kept,
     Absent,
     Unchanged,
@@ -112,11 +118,74 @@ impl Done {
         match self {
             Done::Deleted => "deleted",
             Done::Restored => "restored",
+            Done::RestoredByAlias => "restored through its alias",
             Done::Kept => "kept",
             Done::Absent => "already absent",
             Done::Unchanged => "unchanged",
         }
     }
+}
+
+/// The result of one resource's undo.
+#[derive(Clone, Debug)]
+struct Undone {
+    done: Done,
+    /// The resource's outputs when it was restored.
+    outputs: Option<Outputs>,
+    /// What of it stays as the apply made it, on purpose (a function's code on `$LATEST`).
+    kept: Option<String>,
+}
+
+impl Undone {
+    fn of(done: Done) -> Self {
+        Self {
+            done,
+            outputs: None,
+            kept: None,
+        }
+    }
+}
+
+/// The alias that serves a resource's published versions: how an undo brings back fields
+/// only an upload changes (`OnChange::Upload`).
+#[derive(Clone, Debug)]
+struct ServingAlias {
+    spec: ResourceSpec,
+    before: AliasBefore,
+}
+
+/// What the failed apply did to a serving alias, from its journal.
+#[derive(Clone, Debug, PartialEq)]
+enum AliasBefore {
+    /// Nothing: it still serves the version it served before.
+    Untouched,
+    /// Changed it: its undo (which runs first, dependents first) writes this version back.
+    Version(Option<Json>),
+    /// Created it: nothing served the resource's versions before the apply.
+    Created,
+}
+
+/// The alias in `graph` that serves the published versions of `id`, and what the apply
+/// did to it (read from the undo's own steps).
+fn serving_alias(
+    graph: &CheckedGraph,
+    steps: &[UndoStep],
+    id: &ResourceId,
+) -> Option<ServingAlias> {
+    let spec = graph
+        .dependents(id)
+        .iter()
+        .filter_map(|d| graph.get(d))
+        .find(|s| s.serves_versions_of() == Some(id))?
+        .clone();
+    let before = match steps.iter().find(|s| s.id == spec.id).map(|s| &s.action) {
+        None => AliasBefore::Untouched,
+        Some(UndoAction::Restore(before)) => {
+            AliasBefore::Version(before.fields.get(field::FUNCTION_VERSION).cloned())
+        }
+        Some(UndoAction::Delete | UndoAction::Keep) => AliasBefore::Created,
+    };
+    Some(ServingAlias { spec, before })
 }
 
 /// Reads the apply's journal into undo steps: every resource with a `StepStarted` (finished,
@@ -278,8 +347,9 @@ pub(super) async fn undo(
             status[i] = UndoStatus::Running;
             let step = plan.steps[i].clone();
             let spec = graph.get(&step.id).cloned();
+            let alias = serving_alias(graph, &plan.steps, &step.id);
             let shared = Arc::clone(&shared);
-            async move { run_undo_step(&shared, step, spec).await }
+            async move { run_undo_step(&shared, step, spec, alias).await }
         });
         let Some((i, joined)) = next.await else {
             break;
@@ -294,8 +364,18 @@ pub(super) async fn undo(
         let id = plan.steps[i].id.clone();
         match result {
             StepResult::NotStarted => status[i] = UndoStatus::NotRun,
-            StepResult::Done(done, new_outputs) => {
+            StepResult::Done(Undone {
+                done,
+                outputs: new_outputs,
+                kept,
+            }) => {
                 status[i] = UndoStatus::Done(done);
+                if let Some(reason) = kept {
+                    report.kept.push(UndoKept {
+                        id: id.clone(),
+                        reason,
+                    });
+                }
                 match (done, new_outputs) {
                     (Done::Deleted | Done::Absent, _)
                         if plan.steps[i].action == UndoAction::Delete =>
@@ -391,13 +471,18 @@ impl UndoReport {
 enum StepResult {
     /// Stopped before calling anything (the undo was stopping).
     NotStarted,
-    /// What it found and did, and the resource's outputs when it was restored.
-    Done(Done, Option<Outputs>),
+    /// What it found and did.
+    Done(Undone),
     Failed(CloudError),
 }
 
 /// One undo step, from its permits to its last journal entry and event.
-async fn run_undo_step(shared: &Shared, step: UndoStep, spec: Option<ResourceSpec>) -> StepResult {
+async fn run_undo_step(
+    shared: &Shared,
+    step: UndoStep,
+    spec: Option<ResourceSpec>,
+    alias: Option<ServingAlias>,
+) -> StepResult {
     let id = step.id.clone();
     let action = step.action.label();
     let Some(permits) = shared.permits(id.kind().service()).await else {
@@ -426,7 +511,7 @@ async fn run_undo_step(shared: &Shared, step: UndoStep, spec: Option<ResourceSpe
     });
     let started = Instant::now();
     let result = match &spec {
-        Some(spec) => undo_with_retries(shared, &step, spec, permits).await,
+        Some(spec) => undo_with_retries(shared, &step, spec, alias.as_ref(), permits).await,
         None => Err(CloudError::fatal(
             "txdeploy",
             "undo",
@@ -451,14 +536,20 @@ async fn run_undo_step(shared: &Shared, step: UndoStep, spec: Option<ResourceSpe
         }
     };
     match result {
-        Ok((done, outputs)) => {
+        Ok(undone) => {
+            if let Some(reason) = &undone.kept {
+                shared.events.emit(ExecEvent::UndoKept {
+                    id: id.clone(),
+                    reason: reason.clone(),
+                });
+            }
             shared.events.emit(ExecEvent::UndoStepSucceeded {
                 id,
                 action,
-                result: done.label(),
+                result: undone.done.label(),
                 elapsed_ms,
             });
-            StepResult::Done(done, outputs)
+            StepResult::Done(undone)
         }
         Err(error) => {
             shared.events.emit(ExecEvent::UndoStepFailed {
@@ -478,14 +569,15 @@ async fn undo_with_retries(
     shared: &Shared,
     step: &UndoStep,
     spec: &ResourceSpec,
+    alias: Option<&ServingAlias>,
     permits: [tokio::sync::OwnedSemaphorePermit; 2],
-) -> Result<(Done, Option<Outputs>), CloudError> {
+) -> Result<Undone, CloudError> {
     let mut retrying = Retrying::new(shared, &step.id, permits);
     loop {
-        let error = match undo_once(shared, step, spec).await {
-            Ok(done) => return Ok(done),
+        let error = match undo_once(shared, step, spec, alias).await {
+            Ok(undone) => return Ok(undone),
             Err(e) if e.is_not_found() && step.action == UndoAction::Delete => {
-                return Ok((Done::Absent, None));
+                return Ok(Undone::of(Done::Absent));
             }
             Err(e) => e,
         };
@@ -497,16 +589,17 @@ async fn undo_once(
     shared: &Shared,
     step: &UndoStep,
     spec: &ResourceSpec,
-) -> Result<(Done, Option<Outputs>), CloudError> {
+    alias: Option<&ServingAlias>,
+) -> Result<Undone, CloudError> {
     let cloud = &shared.cloud;
     let current = cloud.observe(spec, &shared.env).await?;
     match (&step.action, current) {
-        (UndoAction::Delete | UndoAction::Keep, None) => Ok((Done::Absent, None)),
-        (UndoAction::Keep, Some(_)) => Ok((Done::Kept, None)),
+        (UndoAction::Delete | UndoAction::Keep, None) => Ok(Undone::of(Done::Absent)),
+        (UndoAction::Keep, Some(_)) => Ok(Undone::of(Done::Kept)),
         (UndoAction::Delete, Some(current)) => {
             let ctx = shared.step_context(&step.id);
             cloud.delete(&step.id, &current, &ctx).await?;
-            Ok((Done::Deleted, None))
+            Ok(Undone::of(Done::Deleted))
         }
         (UndoAction::Restore(_), None) => Err(CloudError::fatal(
             "txdeploy",
@@ -518,14 +611,36 @@ async fn undo_once(
             ),
         )),
         (UndoAction::Restore(before), Some(current)) => {
-            let changed = restorable_differences(spec, before, &current)?;
-            if changed.is_empty() {
-                return Ok((Done::Unchanged, Some(current.outputs)));
+            let differences = restorable_differences(spec, before, &current)?;
+            // Checked before any write: when the old code is not served, writing the
+            // configuration back would only make a version nobody runs.
+            let kept = if differences.uploaded.is_empty() {
+                None
+            } else {
+                Some(served_again(shared, &step.id, &differences.uploaded, alias).await?)
+            };
+            if differences.written.is_empty() {
+                let done = if kept.is_some() {
+                    Done::RestoredByAlias
+                } else {
+                    Done::Unchanged
+                };
+                return Ok(Undone {
+                    done,
+                    outputs: Some(current.outputs),
+                    kept,
+                });
             }
+            // Only the written fields: the adapter uploads nothing. A function publishes a
+            // version of the new code with the old configuration, which no alias serves:
+            // the alias was moved back before this step (dependents first) and nothing in
+            // the undo moves it again.
             let ctx = shared
                 .step_context(&step.id)
                 .restoring(before.fields.clone());
-            cloud.update(spec, &current, &changed, &ctx).await?;
+            cloud
+                .update(spec, &current, &differences.written, &ctx)
+                .await?;
             // Read back: an adapter that sends the spec's value instead of the recorded one
             // must show up here, not as a silently different stack.
             let after = cloud.observe(spec, &shared.env).await?.ok_or_else(|| {
@@ -535,7 +650,7 @@ async fn undo_once(
                     format!("`{}` disappeared while it was being restored", step.id),
                 )
             })?;
-            let still = restorable_differences(spec, before, &after)?;
+            let still = restorable_differences(spec, before, &after)?.written;
             if !still.is_empty() {
                 return Err(CloudError::fatal(
                     "txdeploy",
@@ -545,17 +660,104 @@ async fn undo_once(
                          apply; restore them by hand or run `txdeploy apply` to converge \
                          forward",
                         step.id,
-                        still
-                            .iter()
-                            .map(|f| format!("`{f}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        quoted(&still)
                     ),
                 ));
             }
-            Ok((Done::Restored, Some(after.outputs)))
+            let done = if kept.is_some() {
+                Done::RestoredByAlias
+            } else {
+                Done::Restored
+            };
+            Ok(Undone {
+                done,
+                outputs: Some(after.outputs),
+                kept,
+            })
         }
     }
+}
+
+/// Checks that the alias serving `id`'s versions serves the version it served before the
+/// apply, which holds the `uploaded` fields from before; returns what the report says of
+/// `id`. Its undo ran first (it depends on `id`), so this reads it back rather than trusting
+/// that step.
+async fn served_again(
+    shared: &Shared,
+    id: &ResourceId,
+    uploaded: &[String],
+    alias: Option<&ServingAlias>,
+) -> Result<String, CloudError> {
+    let fail = |why: String| {
+        CloudError::fatal(
+            "txdeploy",
+            "undo",
+            format!(
+                "`{id}` changed {} and an undo never uploads code: {why}; run `txdeploy \
+                 apply` to converge forward, or move the alias to the old version by hand",
+                quoted(uploaded)
+            ),
+        )
+    };
+    let Some(alias) = alias else {
+        return Err(fail(
+            "no alias serves its published versions, so nothing runs the old code".to_owned(),
+        ));
+    };
+    let name = &alias.spec.physical_name;
+    if alias.before == AliasBefore::Created {
+        return Err(fail(format!(
+            "its alias `{name}` was created by the failed apply, so no version served the \
+             old code"
+        )));
+    }
+    let serves = shared
+        .cloud
+        .observe(&alias.spec, &shared.env)
+        .await?
+        .and_then(|o| o.fields.get(field::FUNCTION_VERSION).cloned())
+        .filter(|v| !v.is_null());
+    let Some(serves) = serves else {
+        return Err(fail(format!("its alias `{name}` serves no version")));
+    };
+    let version = serves
+        .as_str()
+        .map_or_else(|| serves.to_string(), str::to_owned);
+    let what = format!(
+        "{} on $LATEST stays as the failed apply uploaded it (an undo never uploads code)",
+        quoted(uploaded)
+    );
+    match &alias.before {
+        AliasBefore::Version(Some(was)) if *was != serves => Err(fail(format!(
+            "its alias `{name}` serves version {version}, not the version it served before \
+             ({was})"
+        ))),
+        AliasBefore::Version(_) => Ok(format!(
+            "{what}; alias `{name}` is back on version {version}, which runs the code from \
+             before the apply"
+        )),
+        AliasBefore::Untouched | AliasBefore::Created => Ok(format!(
+            "{what}; alias `{name}` was not moved and still serves version {version}, which \
+             runs the code from before the apply"
+        )),
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a resource differs from its recorded previous values.
+#[derive(Debug, Default, PartialEq)]
+struct Differences {
+    /// Fields an update writes back.
+    written: Vec<String>,
+    /// Fields only an upload changes (`OnChange::Upload`): restored through the alias.
+    uploaded: Vec<String>,
 }
 
 /// The fields of `spec` whose current value differs from the recorded one; a difference in
@@ -564,28 +766,31 @@ fn restorable_differences(
     spec: &ResourceSpec,
     before: &Observed,
     current: &Observed,
-) -> Result<Vec<String>, CloudError> {
+) -> Result<Differences, CloudError> {
     let value = |o: &Observed, name: &str| -> Option<Json> {
         o.fields.get(name).filter(|v| !v.is_null()).cloned()
     };
-    let mut changed = Vec::new();
+    let mut differences = Differences::default();
     for (name, field) in spec.fields() {
         if value(before, name) == value(current, name) {
             continue;
         }
-        if let OnChange::Replace(reason) = field.on_change {
-            return Err(CloudError::fatal(
-                "txdeploy",
-                "undo",
-                format!(
-                    "`{}`.{name} changed and cannot be changed back in place ({reason})",
-                    spec.id
-                ),
-            ));
+        match field.on_change {
+            OnChange::Replace(reason) => {
+                return Err(CloudError::fatal(
+                    "txdeploy",
+                    "undo",
+                    format!(
+                        "`{}`.{name} changed and cannot be changed back in place ({reason})",
+                        spec.id
+                    ),
+                ));
+            }
+            OnChange::Upload => differences.uploaded.push(name.to_owned()),
+            OnChange::Update => differences.written.push(name.to_owned()),
         }
-        changed.push(name.to_owned());
     }
-    Ok(changed)
+    Ok(differences)
 }
 
 #[cfg(test)]

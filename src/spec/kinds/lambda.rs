@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::spec::resource_spec::{Fields, field, optional, replace, update};
+use crate::spec::resource_spec::{Fields, field, optional, replace, update, upload};
 use crate::spec::value::{OutputRef, Value};
 
 /// A function. The physical name is the function name.
@@ -16,7 +16,9 @@ use crate::spec::value::{OutputRef, Value};
 ///   `UpdateFunctionConfiguration`.
 /// - `architectures` (`["x86_64"]` or `["arm64"]`, from the bundle) and `code_sha256` (the
 ///   bundle's base64 sha256, compared with `CodeSha256`): update via `UpdateFunctionCode`
-///   with the embedded zip; unchanged code is never uploaded.
+///   with the embedded zip; unchanged code is never uploaded. Both are `OnChange::Upload`:
+///   an undo never uploads code, it moves the function's `live` alias back to the version
+///   it served before, which still holds the old code.
 /// - `reserved_concurrency`: integer or null (`PutFunctionConcurrency` /
 ///   `DeleteFunctionConcurrency`). Before reserving, the adapter reads
 ///   `GetAccountSettings` and stops, naming `lambda.reserved_concurrency`, when the
@@ -53,7 +55,7 @@ impl FunctionSpec {
         fields.insert(field::RUNTIME, update(self.runtime.as_str()));
         fields.insert(
             field::ARCHITECTURES,
-            update(Value::list([Value::str(self.architecture.clone())])),
+            upload(Value::list([Value::str(self.architecture.clone())])),
         );
         fields.insert(field::HANDLER, update(self.handler.as_str()));
         fields.insert(field::MEMORY_SIZE, update(self.memory_mb));
@@ -77,7 +79,7 @@ impl FunctionSpec {
             field::RESERVED_CONCURRENCY,
             update(optional(self.reserved_concurrency)),
         );
-        fields.insert(field::CODE_SHA256, update(self.code_sha256.as_str()));
+        fields.insert(field::CODE_SHA256, upload(self.code_sha256.as_str()));
     }
 }
 

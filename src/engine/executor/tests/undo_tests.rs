@@ -2,16 +2,20 @@
 //! every step of a realistic apply leaves the stack exactly as before; data created by the
 //! failed apply is kept and reported; an undo that itself fails ends with the exact
 //! leftovers (exit 3) and `txdeploy apply` converges forward from there; `OnFailure::Stop`
-//! keeps the partial state.
+//! keeps the partial state; a function's new code is undone through its alias, never by an
+//! upload.
 
 use std::path::Path;
 
 use super::*;
 use crate::app::commands::apply_error;
 use crate::app::exit_code;
+use crate::cloud::Discovered;
 use crate::config::OnFailure;
 use crate::engine::{UndoOutcome, UndoReport};
 use crate::fake_cloud::ANY_OPERATION;
+use crate::fake_cloud::sample_specs::spec;
+use crate::spec::{OutputKey, SpecBody, Value};
 
 /// The stack as deployed before the apply under test: older settings (key rotation, queue
 /// timeouts and retention, bucket lifecycle) and no aliases or topics yet.
@@ -36,7 +40,7 @@ fn state(cloud: &FakeCloud) -> Vec<FakeResource> {
 }
 
 async fn apply_on_failure(
-    cloud: Arc<FakeCloud>,
+    cloud: Arc<dyn Cloud>,
     graph: &CheckedGraph,
     on_failure: OnFailure,
 ) -> Applied {
@@ -384,4 +388,382 @@ async fn on_failure_stop_keeps_the_partial_state_and_a_resumable_journal() {
         vec![bad],
         "the rerun continues from what exists"
     );
+}
+
+/// The Lambda part of an account, which the fake cloud does not simulate yet: functions
+/// with published versions, their aliases, and the role and log group a function names.
+/// Every other kind goes to the fake cloud (its faults included). Each Lambda call is
+/// recorded by its AWS name.
+struct LambdaAccount {
+    fake: Arc<FakeCloud>,
+    objects: Mutex<BTreeMap<ResourceId, Observed>>,
+    /// The fields of each published version (version n at n - 1), by function name.
+    versions: Mutex<BTreeMap<String, Vec<BTreeMap<String, Json>>>>,
+    calls: Mutex<Vec<&'static str>>,
+}
+
+impl LambdaAccount {
+    fn new(fake: Arc<FakeCloud>) -> Self {
+        Self {
+            fake,
+            objects: Mutex::default(),
+            versions: Mutex::default(),
+            calls: Mutex::default(),
+        }
+    }
+
+    fn simulates(kind: ResourceKind) -> bool {
+        matches!(
+            kind,
+            ResourceKind::Function
+                | ResourceKind::LambdaAlias
+                | ResourceKind::Role
+                | ResourceKind::LogGroup
+        )
+    }
+
+    fn call(&self, name: &'static str) {
+        self.calls.lock().unwrap().push(name);
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| **c == name)
+            .count()
+    }
+
+    fn object(&self, id: &ResourceId) -> Observed {
+        self.objects.lock().unwrap()[id].clone()
+    }
+
+    fn version(&self, function: &str, n: usize) -> BTreeMap<String, Json> {
+        self.versions.lock().unwrap()[function][n - 1].clone()
+    }
+
+    /// PublishVersion: the function's settings now become version n, its `Version` output.
+    fn publish(&self, id: &ResourceId) {
+        self.call("lambda:PublishVersion");
+        let mut objects = self.objects.lock().unwrap();
+        let function = objects.get_mut(id).unwrap();
+        let mut versions = self.versions.lock().unwrap();
+        let published = versions.entry(function.physical_id.clone()).or_default();
+        published.push(function.fields.clone());
+        function
+            .outputs
+            .insert(OutputKey::Version, published.len().to_string());
+    }
+}
+
+/// Every field of `spec` as the call sends it: the recorded value in an undo, else the
+/// resolved desired one; nulls are not stored.
+fn sent(spec: &ResourceSpec, ctx: &StepContext) -> BTreeMap<String, Json> {
+    spec.fields()
+        .into_iter()
+        .map(|(name, f)| {
+            let value = ctx
+                .restored(name)
+                .unwrap_or_else(|| f.value.resolve(ctx).unwrap());
+            (name.to_owned(), value)
+        })
+        .filter(|(_, v)| !v.is_null())
+        .collect()
+}
+
+#[async_trait]
+impl Cloud for LambdaAccount {
+    async fn environment(&self) -> Result<Environment, CloudError> {
+        self.fake.environment().await
+    }
+
+    async fn observe(
+        &self,
+        spec: &ResourceSpec,
+        env: &Environment,
+    ) -> Result<Option<Observed>, CloudError> {
+        if !Self::simulates(spec.kind()) {
+            return self.fake.observe(spec, env).await;
+        }
+        Ok(self.objects.lock().unwrap().get(&spec.id).cloned())
+    }
+
+    async fn discover(
+        &self,
+        stack: &str,
+        env: &Environment,
+    ) -> Result<Vec<Discovered>, CloudError> {
+        self.fake.discover(stack, env).await
+    }
+
+    async fn create(&self, spec: &ResourceSpec, ctx: &StepContext) -> Result<Outputs, CloudError> {
+        let (call, arn) = match spec.kind() {
+            ResourceKind::Function => ("lambda:CreateFunction", "function"),
+            ResourceKind::LambdaAlias => ("lambda:CreateAlias", "function"),
+            ResourceKind::Role => ("iam:CreateRole", "role"),
+            ResourceKind::LogGroup => ("logs:CreateLogGroup", "log-group"),
+            _ => return self.fake.create(spec, ctx).await,
+        };
+        self.call(call);
+        let name = spec.physical_name.clone();
+        let short = name.rsplit(':').next().unwrap_or(&name).to_owned();
+        let object = Observed {
+            physical_id: name.clone(),
+            outputs: Outputs::from([
+                (OutputKey::Arn, format!("arn:aws:test:{arn}:{name}")),
+                (OutputKey::Name, short),
+            ]),
+            fields: sent(spec, ctx),
+        };
+        self.objects.lock().unwrap().insert(spec.id.clone(), object);
+        if spec.kind() == ResourceKind::Function {
+            self.publish(&spec.id);
+        }
+        Ok(self.object(&spec.id).outputs)
+    }
+
+    async fn update(
+        &self,
+        spec: &ResourceSpec,
+        current: &Observed,
+        changed: &[String],
+        ctx: &StepContext,
+    ) -> Result<Outputs, CloudError> {
+        if !Self::simulates(spec.kind()) {
+            return self.fake.update(spec, current, changed, ctx).await;
+        }
+        let is = |names: &[&str]| changed.iter().any(|c| names.contains(&c.as_str()));
+        let code = is(&[field::CODE_SHA256, field::ARCHITECTURES]);
+        let config = is(&[field::MEMORY_SIZE, field::TIMEOUT, field::HANDLER]);
+        match spec.kind() {
+            ResourceKind::Function if code => self.call("lambda:UpdateFunctionCode"),
+            ResourceKind::LambdaAlias => self.call("lambda:UpdateAlias"),
+            ResourceKind::Function => {}
+            other => panic!("no update of `{other}` in this account"),
+        }
+        if spec.kind() == ResourceKind::Function && config {
+            self.call("lambda:UpdateFunctionConfiguration");
+        }
+        let values = sent(spec, ctx);
+        {
+            let mut objects = self.objects.lock().unwrap();
+            let object = objects.get_mut(&spec.id).unwrap();
+            for name in changed {
+                match values.get(name) {
+                    Some(v) => object.fields.insert(name.clone(), v.clone()),
+                    None => object.fields.remove(name),
+                };
+            }
+        }
+        if code || config {
+            self.publish(&spec.id);
+        }
+        Ok(self.object(&spec.id).outputs)
+    }
+
+    async fn delete(
+        &self,
+        id: &ResourceId,
+        current: &Observed,
+        ctx: &StepContext,
+    ) -> Result<(), CloudError> {
+        if !Self::simulates(id.kind()) {
+            return self.fake.delete(id, current, ctx).await;
+        }
+        self.call("lambda:Delete");
+        self.objects.lock().unwrap().remove(id);
+        Ok(())
+    }
+}
+
+/// A function (with its role and log group) at `code` and `memory_mb`, served by its
+/// `live` alias when `with_alias`; with `then_bad`, a topic that waits for the alias (or
+/// the function) and is created last.
+fn function_graph(code: &str, memory_mb: u32, with_alias: bool, then_bad: bool) -> CheckedGraph {
+    use crate::spec::{FunctionSpec, LambdaAliasSpec, LogGroupSpec, RoleSpec};
+    let k0 = rid(ResourceKind::KmsKey, "k0");
+    let role = rid(ResourceKind::Role, "validator");
+    let logs = rid(ResourceKind::LogGroup, "validator");
+    let function = rid(ResourceKind::Function, "validator");
+    let alias = rid(ResourceKind::LambdaAlias, "validator");
+    let mut specs = vec![
+        key("k0", &[]),
+        spec(
+            ResourceKind::Role,
+            "validator",
+            SpecBody::Role(RoleSpec {
+                description: "validator".into(),
+                assume_role_policy: Value::Null,
+                policy_name: "validator".into(),
+                policy: Value::Null,
+            }),
+            &[],
+        ),
+        spec(
+            ResourceKind::LogGroup,
+            "validator",
+            SpecBody::LogGroup(LogGroupSpec {
+                retention_days: 7,
+                kms_key: OutputRef::arn(&k0),
+            }),
+            &[],
+        ),
+        spec(
+            ResourceKind::Function,
+            "validator",
+            SpecBody::Function(FunctionSpec {
+                runtime: "provided.al2023".into(),
+                architecture: "x86_64".into(),
+                handler: "bootstrap".into(),
+                memory_mb,
+                timeout_seconds: 10,
+                environment: BTreeMap::new(),
+                tracing_mode: "Active".into(),
+                role: OutputRef::arn(&role),
+                log_group: OutputRef::name(&logs),
+                reserved_concurrency: None,
+                code_sha256: code.into(),
+            }),
+            &[],
+        ),
+    ];
+    if with_alias {
+        let mut live = spec(
+            ResourceKind::LambdaAlias,
+            "validator",
+            SpecBody::LambdaAlias(LambdaAliasSpec {
+                function: OutputRef::name(&function),
+                alias_name: "live".into(),
+                version: OutputRef::version(&function),
+                provisioned_concurrency: None,
+            }),
+            &[],
+        );
+        live.physical_name = format!("{STACK}-validator:live");
+        specs.push(live);
+    }
+    if then_bad {
+        let last = if with_alias { &alias } else { &function };
+        specs.push(topic("bad", &k0, &[last]));
+    }
+    graph_of(specs)
+}
+
+/// A deployed function at `old` code and 512 MB, then an apply of `new` code and 1024 MB
+/// whose last step fails.
+async fn failed_code_change(with_alias: bool) -> (Arc<LambdaAccount>, Applied) {
+    let fake = Arc::new(FakeCloud::with(
+        LatencyModel::aws_like(),
+        FaultPlan::default(),
+    ));
+    let account = Arc::new(LambdaAccount::new(fake.clone()));
+    let deployed = apply_on_failure(
+        account.clone(),
+        &function_graph("old", 512, with_alias, false),
+        OnFailure::Rollback,
+    )
+    .await;
+    assert_eq!(deployed.report.outcome, ApplyOutcome::Succeeded);
+    account.calls.lock().unwrap().clear();
+    let bad = rid(ResourceKind::Topic, "bad");
+    fake.set_faults(FaultPlan::default().fail(bad.clone(), ANY_OPERATION));
+    let applied = apply_on_failure(
+        account.clone(),
+        &function_graph("new", 1024, with_alias, true),
+        OnFailure::Rollback,
+    )
+    .await;
+    assert_eq!(applied.report.outcome, ApplyOutcome::Failed);
+    assert_eq!(applied.report.first_error.as_ref().unwrap().0, bad);
+    (account, applied)
+}
+
+#[tokio::test(start_paused = true)]
+async fn new_code_is_undone_through_the_alias_without_uploading_code() {
+    let function = rid(ResourceKind::Function, "validator");
+    let alias = rid(ResourceKind::LambdaAlias, "validator");
+    let (account, applied) = failed_code_change(true).await;
+    let undo = undo_of(&applied);
+    assert_eq!(
+        undo.outcome,
+        UndoOutcome::RolledBack,
+        "{:?}",
+        undo.first_error
+    );
+    assert!(undo.left.is_empty(), "{undo:?}");
+    assert!(undo.undone.contains(&function) && undo.undone.contains(&alias));
+    assert_undo_journaled(&applied, UndoOutcome::RolledBack);
+
+    // The alias serves version 1 again, which runs the old code; `$LATEST` keeps the new
+    // code, with the memory written back.
+    let name = format!("{STACK}-validator");
+    assert_eq!(account.object(&alias).fields[field::FUNCTION_VERSION], "1");
+    assert_eq!(account.version(&name, 1)[field::CODE_SHA256], "old");
+    let latest = account.object(&function);
+    assert_eq!(latest.fields[field::CODE_SHA256], "new");
+    assert_eq!(latest.fields[field::MEMORY_SIZE], 512);
+    // Writing the memory back published version 3 (new code, old memory); nothing in the
+    // undo moved the alias to it.
+    assert_eq!(account.version(&name, 3)[field::CODE_SHA256], "new");
+    assert_eq!(account.version(&name, 3)[field::MEMORY_SIZE], 512);
+    // One upload, the apply's: the undo uploads no code. The alias moved there and back.
+    assert_eq!(account.count("lambda:UpdateFunctionCode"), 1);
+    assert_eq!(account.count("lambda:UpdateAlias"), 2);
+    assert_eq!(account.count("lambda:UpdateFunctionConfiguration"), 2);
+
+    let result = |id: &ResourceId| {
+        applied.events.iter().find_map(|e| match e {
+            ExecEvent::UndoStepSucceeded { id: i, result, .. } if i == id => Some(*result),
+            _ => None,
+        })
+    };
+    assert_eq!(result(&alias), Some("restored"));
+    assert_eq!(result(&function), Some("restored through its alias"));
+    let kept = applied.position(
+        |e| matches!(e, ExecEvent::UndoKept { id, reason } if *id == function && reason.contains("alias `tx-dev-validator:live` is back on version 1")),
+    );
+    assert!(
+        kept < applied
+            .position(|e| matches!(e, ExecEvent::UndoStepSucceeded { id, .. } if *id == function))
+    );
+
+    // The user is told: rolled back (exit 1), and what stays on `$LATEST`.
+    let dir = tempfile::tempdir().unwrap();
+    let error = apply_error("apply", STACK, &applied.report, dir.path()).unwrap();
+    assert_eq!(error.exit_code(), exit_code::FAILED);
+    let message = error.to_string();
+    for needle in [
+        "the apply was rolled back: 3 resource(s) put back",
+        "kept `function/validator`: `code_sha256` on $LATEST stays as the failed apply \
+         uploaded it (an undo never uploads code); alias `tx-dev-validator:live` is back on \
+         version 1, which runs the code from before the apply",
+    ] {
+        assert!(message.contains(needle), "{needle:?} not in:\n{message}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn new_code_without_an_alias_to_serve_the_old_version_fails_the_undo() {
+    let function = rid(ResourceKind::Function, "validator");
+    let (account, applied) = failed_code_change(false).await;
+    let undo = undo_of(&applied);
+    assert_eq!(undo.outcome, UndoOutcome::Failed);
+    let (id, error) = undo.first_error.as_ref().unwrap();
+    assert_eq!(id.as_ref(), Some(&function));
+    assert!(
+        error
+            .to_string()
+            .contains("no alias serves its published versions"),
+        "{error}"
+    );
+    assert_eq!(undo.left.len(), 1, "{undo:?}");
+    assert_eq!(
+        account.count("lambda:UpdateFunctionCode"),
+        1,
+        "the apply's only"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let error = apply_error("apply", STACK, &applied.report, dir.path()).unwrap();
+    assert_eq!(error.exit_code(), exit_code::NEEDS_HUMAN);
 }
