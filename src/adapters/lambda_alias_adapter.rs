@@ -222,7 +222,10 @@ pub async fn update(
 /// The one UpdateAlias of an update that changes the version, the routing or both.
 ///
 /// A canary (`ctx.canary`) is in effect only for a step that moves the alias to another
-/// version: the old version stays primary and the new one gets the weight. Any other routing
+/// version: the old version stays primary and the new one gets the weight. The executor does
+/// not read an alias back after this call; a retry does, sees both `function_version` and
+/// `routing` differ from the spec, and comes here again with the same canary, so it sends
+/// the same split rather than clearing it. Any other routing
 /// change sends every request to the resolved version with no weights (the spec's routing
 /// is always null), except an undo, which writes back the recorded routing (`ctx.restored`
 /// through `resolved_field`), so an alias split before the failed apply is split again.
