@@ -113,7 +113,7 @@ fn plan_apply(plan: &mut Plan, env: &Environment, graph: &CheckedGraph, observed
             known.insert(spec.id.clone(), outputs);
         }
         let mut warnings = warnings_for(spec, &action);
-        warnings.extend(split_alias_warning(spec, &diffs));
+        warnings.extend(split_alias_warning(spec, before, &diffs));
         plan.changes.push(PlannedChange {
             id: spec.id.clone(),
             physical_name: spec.physical_name.clone(),
@@ -206,7 +206,11 @@ fn warnings_for(spec: &ResourceSpec, action: &Action) -> Vec<Warning> {
 /// weights mean a canary window is running (another apply holds the lock), one was
 /// interrupted before its promotion or rollback, or someone routed traffic by hand. The
 /// diff line alone (`{"7":0.1} -> null`) does not say that applying moves live traffic.
-fn split_alias_warning(spec: &ResourceSpec, diffs: &[FieldDiff]) -> Option<Warning> {
+fn split_alias_warning(
+    spec: &ResourceSpec,
+    current: Option<&Observed>,
+    diffs: &[FieldDiff],
+) -> Option<Warning> {
     let split = diffs
         .iter()
         .find(|d| d.field == field::ROUTING && spec.kind() == ResourceKind::LambdaAlias)?;
@@ -221,12 +225,23 @@ fn split_alias_warning(spec: &ResourceSpec, diffs: &[FieldDiff]) -> Option<Warni
             format!("{percent}% to version {version}")
         })
         .collect();
+    // The version every request runs after the apply: the new one if it moves too.
+    let bare = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let target = match diffs.iter().find(|d| d.field == field::FUNCTION_VERSION) {
+        Some(moved) => match &moved.after {
+            Desired::Known(v) => bare(v),
+            after @ Desired::AfterApply(_) => after.to_string(),
+        },
+        None => current
+            .and_then(|c| c.fields.get(field::FUNCTION_VERSION))
+            .map_or_else(|| "its configured version".to_owned(), bare),
+    };
     Some(Warning {
         kind: WarningKind::Traffic,
         message: format!(
             "`{}` routes {}: a canary was interrupted (or is still running under another \
              apply's lock) or someone routed traffic by hand; this apply sends all of it to \
-             one version",
+             version {target}",
             spec.physical_name,
             shares.join(", ")
         ),

@@ -238,10 +238,10 @@ fn a_split_alias_is_one_routing_update_that_says_why() {
     let mut observed = in_sync(&graph);
     let alias_id = stack::Handler::TransactionValidator.alias_id();
     let alias = observed.resources.get_mut(&alias_id).unwrap();
-    // An interrupted canary: the old version stays primary, 10% goes to version 7.
+    // Routed by hand: the configured version 7 stays primary, 10% goes back to version 6.
     alias
         .fields
-        .insert("routing".to_owned(), serde_json::json!({"7": 0.1}));
+        .insert("routing".to_owned(), serde_json::json!({"6": 0.1}));
     let plan = plan_apply(&graph, &observed);
 
     let changes = mutating(&plan);
@@ -256,33 +256,43 @@ fn a_split_alias_is_one_routing_update_that_says_why() {
     );
     let diff = &change.diffs[0];
     assert_eq!(diff.field, "routing");
-    assert_eq!(diff.before, Some(serde_json::json!({"7": 0.1})));
+    assert_eq!(diff.before, Some(serde_json::json!({"6": 0.1})));
     assert_eq!(diff.after, crate::plan::Desired::Known(Json::Null));
     assert_eq!(diff.forces_replace, None);
     assert_eq!(change.warnings.len(), 1);
     assert_eq!(change.warnings[0].kind, WarningKind::Traffic);
     let why = &change.warnings[0].message;
-    assert!(why.contains("routes 10% to version 7"), "{why}");
+    assert!(why.contains("routes 10% to version 6"), "{why}");
     assert!(why.contains("a canary was interrupted"), "{why}");
     assert!(why.contains("routed traffic by hand"), "{why}");
+    assert!(why.ends_with("sends all of it to version 7"), "{why}");
     let text = crate::report::plan_report::render_text(&plan, false);
     assert!(
-        text.contains(r#"routing: {"7":0.1} -> null"#),
+        text.contains(r#"routing: {"6":0.1} -> null"#),
         "the diff line reads as the split going away:\n{text}"
     );
     assert!(text.contains("traffic: `"), "{text}");
 
-    // The same split with the version moving too (a canary of version 7 interrupted, now
-    // released fully): one update with both diffs, still one warning.
+    // A canary from 6 to 7 interrupted (6 primary, 10% to 7), now released fully: one
+    // update with both diffs, still one warning, naming the version all traffic goes to.
     let alias = observed.resources.get_mut(&alias_id).unwrap();
     alias
         .fields
         .insert("function_version".to_owned(), Json::from("6"));
+    alias
+        .fields
+        .insert("routing".to_owned(), serde_json::json!({"7": 0.1}));
     let plan = plan_apply(&graph, &observed);
     let change = plan.get(&alias_id).unwrap();
     let fields: Vec<&str> = change.diffs.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(fields, ["function_version", "routing"]);
     assert_eq!(change.warnings.len(), 1);
+    let why = &change.warnings[0].message;
+    assert!(why.contains("routes 10% to version 7"), "{why}");
+    assert!(
+        why.ends_with("sends all of it to version 7"),
+        "the version it moves to, not the old primary 6: {why}"
+    );
 }
 
 #[test]
