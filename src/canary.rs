@@ -34,6 +34,12 @@ use crate::stack::monitoring::canary_alarm_ids;
 
 /// Physical names (`function:alias`) of the aliases `plan` moves to another version: the
 /// ones a canary apply shifts by weight.
+///
+/// A `routing` diff alone (a split left by an interrupted canary or set by hand, version
+/// unchanged) is not a move: the apply clears that split and the alias stays out of the
+/// window, which only watches versions this apply released. An alias whose version moves
+/// while it is still split is in the canary again: the adapter re-splits it to the new
+/// version in the same `UpdateAlias`.
 pub fn moved_aliases(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()

@@ -6,7 +6,8 @@
 //! id and is found again only by its `txdeploy:logical` tag (so a blind retry of a create
 //! makes a duplicate, exactly as in AWS); a bucket is created by one call per sub-setting
 //! (a failure in between leaves a half-configured bucket); names of aliases, buckets,
-//! queues and topics are unique; a transient error may arrive after the change was made.
+//! queues and topics are unique; a transient error may arrive after the change was made; a
+//! Lambda alias stores its version and `routing` (a canary apply splits it, like AWS).
 
 pub mod fault_plan;
 pub mod hooked_cloud;
@@ -25,6 +26,7 @@ pub use fault_plan::{ANY_OPERATION, Clear, FaultPlan, Odds};
 pub use hooked_cloud::{CloudHooks, HookedCloud, Mutation};
 pub use latency_model::{Cost, LatencyModel};
 
+use crate::adapters::lambda_alias_adapter::AliasRouting;
 use crate::cloud::{Cloud, CloudError, Discovered, Observed, StepContext};
 use crate::spec::{
     Environment, OutputKey, Outputs, ResourceId, ResourceKind, ResourceSpec, Value, field,
@@ -67,6 +69,7 @@ pub mod ops {
     pub const HEAD_BUCKET: Operation = read("s3:HeadBucket");
     pub const GET_QUEUE_ATTRIBUTES: Operation = read("sqs:GetQueueAttributes");
     pub const GET_TOPIC_ATTRIBUTES: Operation = read("sns:GetTopicAttributes");
+    pub const GET_FUNCTION_ALIAS: Operation = read("lambda:GetAlias");
 
     pub const CREATE_KEY: Operation = mutation("kms:CreateKey", Cost::KmsCreate);
     pub const ENABLE_KEY_ROTATION: Operation = mutation("kms:EnableKeyRotation", Cost::KmsSetting);
@@ -100,6 +103,12 @@ pub mod ops {
     pub const SUBSCRIBE: Operation = mutation("sns:Subscribe", Cost::Sns);
     pub const TAG_TOPIC: Operation = mutation("sns:TagResource", Cost::Sns);
     pub const DELETE_TOPIC: Operation = mutation("sns:DeleteTopic", Cost::Sns);
+    pub const CREATE_FUNCTION_ALIAS: Operation = mutation("lambda:CreateAlias", Cost::LambdaAlias);
+    /// Sets the version and the routing together, like the alias adapter's one call.
+    pub const UPDATE_FUNCTION_ALIAS: Operation = mutation("lambda:UpdateAlias", Cost::LambdaAlias);
+    pub const PUT_PROVISIONED_CONCURRENCY: Operation =
+        mutation("lambda:PutProvisionedConcurrencyConfig", Cost::LambdaAlias);
+    pub const DELETE_FUNCTION_ALIAS: Operation = mutation("lambda:DeleteAlias", Cost::LambdaAlias);
 }
 
 /// One object stored by the fake cloud.
@@ -518,6 +527,7 @@ fn is_mutating(name: &str) -> bool {
         ops::HEAD_BUCKET,
         ops::GET_QUEUE_ATTRIBUTES,
         ops::GET_TOPIC_ATTRIBUTES,
+        ops::GET_FUNCTION_ALIAS,
     ]
     .iter()
     .any(|op| op.name == name)
@@ -600,6 +610,20 @@ fn creation_calls(spec: &ResourceSpec) -> Vec<(Operation, Vec<&'static str>)> {
             }
             calls
         }
+        // Created on the published version with no routing (the spec's routing is null).
+        ResourceKind::LambdaAlias => {
+            let mut calls = vec![(
+                ops::CREATE_FUNCTION_ALIAS,
+                only_set(&[field::FUNCTION_NAME, field::FUNCTION_VERSION]),
+            )];
+            if set(field::PROVISIONED_CONCURRENCY) {
+                calls.push((
+                    ops::PUT_PROVISIONED_CONCURRENCY,
+                    vec![field::PROVISIONED_CONCURRENCY],
+                ));
+            }
+            calls
+        }
         // Not simulated yet: `observe` refuses these kinds, and `create` finds no call.
         _ => Vec::new(),
     }
@@ -632,6 +656,12 @@ fn update_call(kind: ResourceKind, name: &str) -> Option<Operation> {
         (ResourceKind::Topic, field::TAGS) => ops::TAG_TOPIC,
         (ResourceKind::Topic, field::KMS_MASTER_KEY_ID) => ops::SET_TOPIC_ATTRIBUTES,
         (ResourceKind::Topic, field::EMAIL_SUBSCRIPTION) => ops::SUBSCRIBE,
+        (ResourceKind::LambdaAlias, field::FUNCTION_VERSION | field::ROUTING) => {
+            ops::UPDATE_FUNCTION_ALIAS
+        }
+        (ResourceKind::LambdaAlias, field::PROVISIONED_CONCURRENCY) => {
+            ops::PUT_PROVISIONED_CONCURRENCY
+        }
         _ => return None,
     })
 }
@@ -643,6 +673,7 @@ fn observe_call(kind: ResourceKind) -> Result<Operation, CloudError> {
         ResourceKind::Bucket => ops::HEAD_BUCKET,
         ResourceKind::Queue => ops::GET_QUEUE_ATTRIBUTES,
         ResourceKind::Topic => ops::GET_TOPIC_ATTRIBUTES,
+        ResourceKind::LambdaAlias => ops::GET_FUNCTION_ALIAS,
         other => return Err(not_simulated(other, "observe")),
     })
 }
@@ -654,6 +685,7 @@ fn delete_call(kind: ResourceKind) -> Result<Operation, CloudError> {
         ResourceKind::Bucket => ops::DELETE_BUCKET,
         ResourceKind::Queue => ops::DELETE_QUEUE,
         ResourceKind::Topic => ops::DELETE_TOPIC,
+        ResourceKind::LambdaAlias => ops::DELETE_FUNCTION_ALIAS,
         other => return Err(not_simulated(other, "delete")),
     })
 }
@@ -688,6 +720,35 @@ fn resolve_fields(
                 })
         })
         .collect()
+}
+
+/// What a canary apply sends for an alias that moves to another version, as the alias
+/// adapter does: the old version stays primary and the new one gets the canary's weight (in
+/// the `routing` shape the adapter observes). Any other alias update sends the resolved
+/// values as they are.
+fn canary_split(
+    resolved: &mut BTreeMap<String, Json>,
+    current: &Observed,
+    changed: &[String],
+    ctx: &StepContext,
+) {
+    let moves = changed.iter().any(|f| f == field::FUNCTION_VERSION);
+    let stable = current.fields.get(field::FUNCTION_VERSION).cloned();
+    let new = resolved.get(field::FUNCTION_VERSION).cloned();
+    if let (Some(canary), true, Some(Json::String(stable)), Some(Json::String(new))) =
+        (ctx.canary, moves, stable, new)
+        && stable != new
+    {
+        let split = AliasRouting {
+            primary: stable,
+            weights: vec![(new, canary.weight_fraction())],
+        };
+        resolved.insert(field::ROUTING.to_owned(), split.weights_field());
+        resolved.insert(
+            field::FUNCTION_VERSION.to_owned(),
+            Json::String(split.primary),
+        );
+    }
 }
 
 /// The outputs and service identifier a new object of `spec` gets.
@@ -750,6 +811,15 @@ fn new_identity(
             (
                 arn.clone(),
                 Outputs::from([(OutputKey::Arn, arn), (OutputKey::Name, name)]),
+            )
+        }
+        ResourceKind::LambdaAlias => {
+            // `{function}:{alias}`, like the adapter's physical name.
+            let alias = name.rsplit_once(':').map_or(name.as_str(), |(_, a)| a);
+            let arn = format!("arn:{partition}:lambda:{region}:{account}:function:{name}");
+            (
+                name.clone(),
+                Outputs::from([(OutputKey::Arn, arn), (OutputKey::Name, alias.to_owned())]),
             )
         }
         // Never reached: `create` refuses kinds that have no creation calls.
@@ -884,7 +954,10 @@ impl Cloud for FakeCloud {
         changed: &[String],
         ctx: &StepContext,
     ) -> Result<Outputs, CloudError> {
-        let resolved = resolve_fields(spec, ctx)?;
+        let mut resolved = resolve_fields(spec, ctx)?;
+        if spec.kind() == ResourceKind::LambdaAlias {
+            canary_split(&mut resolved, current, changed, ctx);
+        }
         // One call per operation, however many of its fields changed (SetQueueAttributes
         // sets them all at once).
         let mut groups: Vec<(Operation, Vec<&'static str>)> = Vec::new();
@@ -904,6 +977,13 @@ impl Cloud for FakeCloud {
             match groups.iter_mut().find(|(o, _)| *o == op) {
                 Some((_, names)) => names.push(static_name),
                 None => groups.push((op, vec![static_name])),
+            }
+        }
+        for (op, names) in &mut groups {
+            // UpdateAlias always sends the version and the routing (an empty routing
+            // clears the split), whichever of them changed.
+            if *op == ops::UPDATE_FUNCTION_ALIAS {
+                *names = vec![field::FUNCTION_VERSION, field::ROUTING];
             }
         }
         for (op, names) in groups {

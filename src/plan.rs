@@ -88,6 +88,9 @@ pub enum WarningKind {
     Cost,
     Irreversible,
     AwsRule,
+    /// The change moves live traffic that something other than this config sent elsewhere
+    /// (an alias split by an interrupted canary or by hand).
+    Traffic,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

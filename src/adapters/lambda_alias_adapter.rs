@@ -1,16 +1,20 @@
 //! Lambda aliases (`live`): the version they point at and their provisioned concurrency.
 //! The physical name is `{function}:{alias}`. With a canary (`StepContext::canary`) a
 //! version change keeps the old version primary and routes the canary weight to the new one;
-//! `route` is the one place that sets (or clears) that routing.
+//! `route` is the one place that sets (or clears) that routing. The split is observed as the
+//! `routing` field (`{"7": 0.1}`, null when none; [`AliasRouting::weights_field`]), desired
+//! null, so a split left by an interrupted canary shows in `plan` and `audit` and `apply`
+//! clears it.
 
 use std::collections::HashMap;
 
+use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::{resolved_field, unknown_field};
+use super::{resolved_field, unknown_field, wrong_shape};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{LambdaAliasSpec, OutputKey, Outputs, ResourceSpec, field};
 
@@ -91,6 +95,10 @@ pub async fn observe(
             (
                 field::PROVISIONED_CONCURRENCY,
                 provisioned.map_or(Json::Null, Json::from),
+            ),
+            (
+                field::ROUTING,
+                AliasRouting::from_alias(&found).weights_field(),
             ),
         ]
         .into_iter()
@@ -182,8 +190,8 @@ async fn put_provisioned(
     Ok(())
 }
 
-/// UpdateAlias for a new version (a release or a rollback), provisioned concurrency on its
-/// own call.
+/// UpdateAlias for a new version (a release or a rollback) or a split to clear, in one call
+/// when both changed; provisioned concurrency on its own call.
 pub async fn update(
     clients: &AwsClients,
     spec: &ResourceSpec,
@@ -193,29 +201,14 @@ pub async fn update(
     ctx: &StepContext,
 ) -> Result<Outputs, CloudError> {
     let (function, name) = split(&current.physical_id)?;
+    let mut routed = false;
     for field_name in changed {
         match field_name.as_str() {
-            field::FUNCTION_VERSION => {
-                let op = "UpdateAlias";
-                let version = text(resolved_field(
-                    spec,
-                    field::FUNCTION_VERSION,
-                    ctx,
-                    SERVICE,
-                    op,
-                )?);
-                let stable = current
-                    .fields
-                    .get(field::FUNCTION_VERSION)
-                    .and_then(Json::as_str);
-                match (ctx.canary, stable) {
-                    // A canary: the old version stays primary, the new one gets the weight.
-                    (Some(canary), Some(stable)) if stable != version => {
-                        let weight = canary.weight_fraction();
-                        route(clients, function, name, stable, Some((&version, weight))).await?;
-                    }
-                    _ => route(clients, function, name, &version, None).await?,
-                }
+            field::FUNCTION_VERSION | field::ROUTING if routed => {}
+            field::FUNCTION_VERSION | field::ROUTING => {
+                routed = true;
+                let moves = changed.iter().any(|f| f == field::FUNCTION_VERSION);
+                update_routing(clients, spec, current, (function, name), moves, ctx).await?;
             }
             field::PROVISIONED_CONCURRENCY => {
                 put_provisioned(clients, function, name, alias.provisioned_concurrency).await?;
@@ -224,6 +217,52 @@ pub async fn update(
         }
     }
     Ok(current.outputs.clone())
+}
+
+/// The one UpdateAlias of an update that changes the version, the routing or both.
+///
+/// A canary (`ctx.canary`) is in effect only for a step that moves the alias to another
+/// version: the old version stays primary and the new one gets the weight. The executor does
+/// not read an alias back after this call; a retry does, sees both `function_version` and
+/// `routing` differ from the spec, and comes here again with the same canary, so it sends
+/// the same split rather than clearing it. Any other routing
+/// change sends every request to the resolved version with no weights (the spec's routing
+/// is always null), except an undo, which writes back the recorded routing (`ctx.restored`
+/// through `resolved_field`), so an alias split before the failed apply is split again.
+async fn update_routing(
+    clients: &AwsClients,
+    spec: &ResourceSpec,
+    current: &Observed,
+    (function, name): (&str, &str),
+    moves_version: bool,
+    ctx: &StepContext,
+) -> Result<(), CloudError> {
+    let op = "UpdateAlias";
+    let version = text(resolved_field(
+        spec,
+        field::FUNCTION_VERSION,
+        ctx,
+        SERVICE,
+        op,
+    )?);
+    let stable = current
+        .fields
+        .get(field::FUNCTION_VERSION)
+        .and_then(Json::as_str);
+    match (ctx.canary, stable) {
+        // A canary: the old version stays primary, the new one gets the weight.
+        (Some(canary), Some(stable)) if moves_version && stable != version => {
+            let weight = canary.weight_fraction();
+            route(clients, function, name, stable, Some((&version, weight))).await
+        }
+        _ => {
+            let routing = resolved_field(spec, field::ROUTING, ctx, SERVICE, op)?;
+            let weights = AliasRouting::weights_from_field(&routing).ok_or_else(|| {
+                wrong_shape(spec, field::ROUTING, WEIGHTS_SHAPE, &routing, SERVICE, op)
+            })?;
+            update_alias(clients, function, name, &version, weights).await
+        }
+    }
 }
 
 /// Points the alias at `primary` and routes `canary`'s weight (0.0..1.0) to its version;
@@ -236,10 +275,22 @@ pub async fn route(
     primary: &str,
     canary: Option<(&str, f64)>,
 ) -> Result<(), CloudError> {
-    let weights: HashMap<String, f64> = canary
+    let weights = canary
         .map(|(version, weight)| (version.to_owned(), weight))
         .into_iter()
         .collect();
+    update_alias(clients, function, alias, primary, weights).await
+}
+
+/// UpdateAlias with exactly these weights; an empty map clears the routing (AWS keeps the
+/// old weights when `RoutingConfig` is left out).
+async fn update_alias(
+    clients: &AwsClients,
+    function: &str,
+    alias: &str,
+    primary: &str,
+    weights: HashMap<String, f64>,
+) -> Result<(), CloudError> {
     clients
         .lambda
         .update_alias()
@@ -257,11 +308,56 @@ pub async fn route(
     Ok(())
 }
 
+/// What `routing` must look like, for the error when it does not.
+const WEIGHTS_SHAPE: &str = "null or an object of version to weight (0.0..1.0)";
+
 /// Where an alias sends traffic: its primary version and any weighted extra versions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AliasRouting {
     pub primary: String,
+    /// Sorted by version.
     pub weights: Vec<(String, f64)>,
+}
+
+impl AliasRouting {
+    fn from_alias(found: &GetAliasOutput) -> Self {
+        let mut weights: Vec<(String, f64)> = found
+            .routing_config()
+            .and_then(AliasRoutingConfiguration::additional_version_weights)
+            .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        weights.sort_by(|a, b| a.0.cmp(&b.0));
+        Self {
+            primary: found.function_version().unwrap_or_default().to_owned(),
+            weights,
+        }
+    }
+
+    /// The `routing` field: `{"7": 0.1}`, or null when every request runs the primary
+    /// version (AWS reports a cleared routing as an empty map, or not at all).
+    pub fn weights_field(&self) -> Json {
+        if self.weights.is_empty() {
+            return Json::Null;
+        }
+        Json::Object(
+            self.weights
+                .iter()
+                .map(|(version, weight)| (version.clone(), Json::from(*weight)))
+                .collect(),
+        )
+    }
+
+    /// The weights a `routing` field holds (none for null); `None` when it is not that shape.
+    pub fn weights_from_field(routing: &Json) -> Option<HashMap<String, f64>> {
+        match routing {
+            Json::Null => Some(HashMap::new()),
+            Json::Object(map) => map
+                .iter()
+                .map(|(version, weight)| Some((version.clone(), weight.as_f64()?)))
+                .collect(),
+            _ => None,
+        }
+    }
 }
 
 /// Reads an alias's routing (GetAlias).
@@ -278,16 +374,7 @@ pub async fn routing(
         .send()
         .await
         .classified(SERVICE, "GetAlias")?;
-    let mut weights: Vec<(String, f64)> = found
-        .routing_config()
-        .and_then(AliasRoutingConfiguration::additional_version_weights)
-        .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
-        .unwrap_or_default();
-    weights.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(AliasRouting {
-        primary: found.function_version().unwrap_or_default().to_owned(),
-        weights,
-    })
+    Ok(AliasRouting::from_alias(&found))
 }
 
 /// Splits an alias's physical name `{function}:{alias}`.
@@ -308,4 +395,39 @@ pub async fn delete(clients: &AwsClients, current: &Observed) -> Result<(), Clou
         .classified(SERVICE, "DeleteAlias")
         .found(&[])?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_split_reads_as_an_object_of_weights_and_none_as_null() {
+        let split = AliasRouting {
+            primary: "6".to_owned(),
+            weights: vec![("7".to_owned(), 0.1)],
+        };
+        assert_eq!(split.weights_field(), json!({"7": 0.1}));
+        let full = AliasRouting {
+            primary: "7".to_owned(),
+            weights: Vec::new(),
+        };
+        assert_eq!(full.weights_field(), Json::Null);
+    }
+
+    #[test]
+    fn a_recorded_routing_reads_back_as_the_weights_to_send() {
+        let weights = AliasRouting::weights_from_field(&json!({"7": 0.1})).unwrap();
+        assert_eq!(weights, HashMap::from([("7".to_owned(), 0.1)]));
+        assert!(
+            AliasRouting::weights_from_field(&Json::Null)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(AliasRouting::weights_from_field(&json!({"7": "10%"})), None);
+        assert_eq!(AliasRouting::weights_from_field(&json!([0.1])), None);
+    }
 }

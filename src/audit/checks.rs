@@ -337,6 +337,17 @@ pub const CHECKS: &[CheckDef] = &[
         alias_on_published_version
     ),
     check!(
+        "lambda.alias-no-split",
+        "Lambda",
+        "alias `live` points at the published version: all of its traffic, no weighted second \
+         version left by a canary that was interrupted or by hand",
+        [],
+        None,
+        "`txdeploy apply` sends all traffic to the configured version (`txdeploy plan` shows \
+         the split first), or `txdeploy rollback` to the previous release",
+        |i| i.drift_of_kind(ResourceKind::LambdaAlias, &[field::ROUTING])
+    ),
+    check!(
         "lambda.sqs-consumers",
         "Lambda",
         "SQS consumers: mapping from their queue with ReportBatchItemFailures",

@@ -18,6 +18,8 @@ pub enum Cost {
     Sqs,
     /// Every SNS call.
     Sns,
+    /// Lambda alias calls: `CreateAlias`, `UpdateAlias`, provisioned concurrency, `DeleteAlias`.
+    LambdaAlias,
     /// Reads: observe, discover, the caller identity.
     Read,
 }
@@ -31,6 +33,7 @@ pub struct LatencyModel {
     pub s3_setting: Duration,
     pub sqs: Duration,
     pub sns: Duration,
+    pub lambda_alias: Duration,
     pub read: Duration,
     /// Multiplies every latency: 1.0 is AWS-like, 0.0 makes every call instant.
     pub scale: f64,
@@ -46,6 +49,7 @@ impl LatencyModel {
             s3_setting: Duration::from_millis(300),
             sqs: Duration::from_millis(100),
             sns: Duration::from_millis(80),
+            lambda_alias: Duration::from_millis(60),
             read: Duration::from_millis(20),
             scale: 1.0,
         }
@@ -73,6 +77,7 @@ impl LatencyModel {
             Cost::S3Setting => self.s3_setting,
             Cost::Sqs => self.sqs,
             Cost::Sns => self.sns,
+            Cost::LambdaAlias => self.lambda_alias,
             Cost::Read => self.read,
         };
         base.mul_f64(self.scale.max(0.0))

@@ -9,6 +9,7 @@ use super::*;
 use crate::config::Config;
 use crate::plan::{Action, ObservedState, PlanOptions, plan};
 use crate::spec::CheckedGraph;
+use serde_json::json;
 
 fn graph() -> CheckedGraph {
     crate::stack::foundation(&Config::defaults().unwrap(), &fake_environment())
@@ -333,4 +334,122 @@ async fn a_crash_freezes_the_account_right_after_the_nth_change() {
     let spec = graph.get(&id(ResourceKind::KmsKey, "s3")).unwrap();
     let found = cloud.observe(spec, &fake_environment()).await.unwrap();
     assert_eq!(found.unwrap().physical_id, snapshot[0].physical_id);
+}
+
+/// The validator's alias from the whole stack graph, and a step context whose function
+/// outputs say the published version is `version`.
+fn validator_alias(version: &str) -> (ResourceSpec, StepContext) {
+    let env = fake_environment();
+    let graph = crate::stack::build(
+        &Config::defaults().unwrap(),
+        &env,
+        &crate::stack::test_inputs(),
+    )
+    .check()
+    .unwrap();
+    let handler = crate::stack::Handler::TransactionValidator;
+    let function = graph.get(&handler.function_id()).unwrap();
+    let mut outputs = crate::stack::made_up_outputs(function, &env);
+    outputs.insert(OutputKey::Version, version.to_owned());
+    let ctx = StepContext::quiet(env, BTreeMap::from([(function.id.clone(), outputs)]));
+    (graph.get(&handler.alias_id()).unwrap().clone(), ctx)
+}
+
+async fn observe_one(cloud: &FakeCloud, spec: &ResourceSpec) -> Observed {
+    cloud
+        .observe(spec, &fake_environment())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The fields that differ, as the planner and the executor's retries see them.
+fn diffs(spec: &ResourceSpec, current: &Observed, ctx: &StepContext) -> Vec<String> {
+    let table = crate::spec::OutputTable {
+        env: &ctx.env,
+        outputs: &ctx.outputs,
+    };
+    crate::plan::planner::field_diffs(spec, current, &table)
+        .into_iter()
+        .map(|d| d.field)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_split_alias_is_stored_observed_and_cleared_by_one_update_alias() {
+    let cloud = FakeCloud::new();
+    let (alias, ctx) = validator_alias("7");
+    cloud.create(&alias, &ctx).await.unwrap();
+    let created = observe_one(&cloud, &alias).await;
+    assert_eq!(created.fields[field::FUNCTION_VERSION], Json::from("7"));
+    assert!(!created.fields.contains_key(field::ROUTING), "{created:?}");
+    assert!(diffs(&alias, &created, &ctx).is_empty());
+
+    // An undo whose recorded state was split (10% to version 8, in the shape the alias
+    // adapter observes) writes the split back.
+    let split = json!({"8": 0.1});
+    let mut recorded = created.fields.clone();
+    recorded.insert(field::ROUTING.to_owned(), split.clone());
+    let undo = StepContext::quiet(ctx.env.clone(), ctx.outputs.clone()).restoring(recorded.clone());
+    cloud
+        .update(&alias, &created, &[field::ROUTING.to_owned()], &undo)
+        .await
+        .unwrap();
+    let observed = observe_one(&cloud, &alias).await;
+    assert_eq!(observed.fields, recorded);
+
+    // The plan's one diff, applied: exactly one UpdateAlias, and the split reads back gone.
+    let changed = diffs(&alias, &observed, &ctx);
+    assert_eq!(changed, [field::ROUTING]);
+    cloud.reset_counters();
+    cloud
+        .update(&alias, &observed, &changed, &ctx)
+        .await
+        .unwrap();
+    let calls = cloud.calls();
+    assert_eq!(calls.get("lambda:UpdateAlias"), Some(&1), "{calls:?}");
+    assert_eq!(cloud.mutating_calls(), 1, "{calls:?}");
+    let cleared = observe_one(&cloud, &alias).await;
+    assert!(!cleared.fields.contains_key(field::ROUTING), "{cleared:?}");
+    assert_eq!(cleared.fields[field::FUNCTION_VERSION], Json::from("7"));
+}
+
+#[tokio::test]
+async fn a_canary_update_keeps_the_old_version_primary_and_its_retry_keeps_the_split() {
+    let cloud = FakeCloud::new();
+    let (alias, at_seven) = validator_alias("7");
+    cloud.create(&alias, &at_seven).await.unwrap();
+    let before = observe_one(&cloud, &alias).await;
+    let (_, at_eight) = validator_alias("8");
+    let canary = crate::canary::CanaryPolicy {
+        weight_percent: 10,
+        window: Duration::from_secs(60),
+    };
+    let ctx = at_eight.with_canary(Some(canary));
+    let changed = diffs(&alias, &before, &ctx);
+    assert_eq!(changed, [field::FUNCTION_VERSION]);
+    cloud.update(&alias, &before, &changed, &ctx).await.unwrap();
+    let split = observe_one(&cloud, &alias).await;
+    assert_eq!(split.fields[field::FUNCTION_VERSION], Json::from("7"));
+    assert_eq!(split.fields[field::ROUTING], json!({"8": 0.1}));
+
+    // A retry of the same step re-observes: both fields differ, one UpdateAlias, same split.
+    let changed = diffs(&alias, &split, &ctx);
+    assert_eq!(changed, [field::FUNCTION_VERSION, field::ROUTING]);
+    cloud.reset_counters();
+    cloud.update(&alias, &split, &changed, &ctx).await.unwrap();
+    assert_eq!(cloud.calls().get("lambda:UpdateAlias"), Some(&1));
+    assert_eq!(observe_one(&cloud, &alias).await.fields, split.fields);
+
+    // Without a canary (a plain apply after an interrupted canary) one call releases fully.
+    let (_, plain) = validator_alias("8");
+    cloud.reset_counters();
+    cloud
+        .update(&alias, &split, &changed, &plain)
+        .await
+        .unwrap();
+    assert_eq!(cloud.calls().get("lambda:UpdateAlias"), Some(&1));
+    let released = observe_one(&cloud, &alias).await;
+    assert_eq!(released.fields[field::FUNCTION_VERSION], Json::from("8"));
+    assert!(!released.fields.contains_key(field::ROUTING));
 }

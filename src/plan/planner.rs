@@ -9,7 +9,8 @@ use super::{
 };
 use crate::cloud::Observed;
 use crate::spec::{
-    CheckedGraph, Environment, OnChange, OutputTable, Outputs, ResourceId, ResourceSpec, Unresolved,
+    CheckedGraph, Environment, OnChange, OutputTable, Outputs, ResourceId, ResourceKind,
+    ResourceSpec, Unresolved, field,
 };
 
 /// Apply converges the stack to the graph; destroy removes it.
@@ -111,7 +112,8 @@ fn plan_apply(plan: &mut Plan, env: &Environment, graph: &CheckedGraph, observed
             }
             known.insert(spec.id.clone(), outputs);
         }
-        let warnings = warnings_for(spec, &action);
+        let mut warnings = warnings_for(spec, &action);
+        warnings.extend(split_alias_warning(spec, before, &diffs));
         plan.changes.push(PlannedChange {
             id: spec.id.clone(),
             physical_name: spec.physical_name.clone(),
@@ -198,6 +200,52 @@ fn warnings_for(spec: &ResourceSpec, action: &Action) -> Vec<Warning> {
         });
     }
     warnings
+}
+
+/// Why an alias's `routing` diff is there: the field is always desired null, so observed
+/// weights mean a canary window is running (another apply holds the lock), one was
+/// interrupted before its promotion or rollback, or someone routed traffic by hand. The
+/// diff line alone (`{"7":0.1} -> null`) does not say that applying moves live traffic.
+fn split_alias_warning(
+    spec: &ResourceSpec,
+    current: Option<&Observed>,
+    diffs: &[FieldDiff],
+) -> Option<Warning> {
+    let split = diffs
+        .iter()
+        .find(|d| d.field == field::ROUTING && spec.kind() == ResourceKind::LambdaAlias)?;
+    let Some(Json::Object(weights)) = &split.before else {
+        return None;
+    };
+    let shares: Vec<String> = weights
+        .iter()
+        .map(|(version, weight)| {
+            // One decimal at most: 0.07 reads as 7%, not 7.000000000000001%.
+            let percent = (weight.as_f64().unwrap_or_default() * 1000.0).round() / 10.0;
+            format!("{percent}% to version {version}")
+        })
+        .collect();
+    // The version every request runs after the apply: the new one if it moves too.
+    let bare = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let target = match diffs.iter().find(|d| d.field == field::FUNCTION_VERSION) {
+        Some(moved) => match &moved.after {
+            Desired::Known(v) => bare(v),
+            after @ Desired::AfterApply(_) => after.to_string(),
+        },
+        None => current
+            .and_then(|c| c.fields.get(field::FUNCTION_VERSION))
+            .map_or_else(|| "its configured version".to_owned(), bare),
+    };
+    Some(Warning {
+        kind: WarningKind::Traffic,
+        message: format!(
+            "`{}` routes {}: a canary was interrupted (or is still running under another \
+             apply's lock) or someone routed traffic by hand; this apply sends all of it to \
+             version {target}",
+            spec.physical_name,
+            shares.join(", ")
+        ),
+    })
 }
 
 fn plan_destroy(

@@ -442,6 +442,8 @@ pub fn beyond_aliases(mut plan: crate::plan::Plan) -> crate::plan::Plan {
         change.diffs.retain(|d| keep(&d.field));
         if change.diffs.is_empty() {
             change.action = Action::NoOp;
+            // A warning about the dropped diffs (an alias's split `routing`) no longer applies.
+            change.warnings.clear();
         }
     }
     plan

@@ -171,6 +171,7 @@ fn render_change(out: &mut String, change: &PlannedChange, color: bool) {
             WarningKind::Cost => "cost",
             WarningKind::Irreversible => "irreversible",
             WarningKind::AwsRule => "aws rule",
+            WarningKind::Traffic => "traffic",
         };
         let _ = writeln!(
             out,

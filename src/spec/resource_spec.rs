@@ -288,6 +288,8 @@ pub mod field {
     pub const CODE_SHA256: &str = "code_sha256";
     pub const FUNCTION_VERSION: &str = "function_version";
     pub const PROVISIONED_CONCURRENCY: &str = "provisioned_concurrency";
+    /// A Lambda alias's extra weighted versions: `{"7": 0.1}`, null when it has none.
+    pub const ROUTING: &str = "routing";
     pub const QUALIFIER: &str = "qualifier";
     pub const MAXIMUM_RETRY_ATTEMPTS: &str = "maximum_retry_attempts";
     pub const MAXIMUM_EVENT_AGE: &str = "maximum_event_age_in_seconds";

@@ -314,6 +314,10 @@ fn read_local_state(root: &std::path::Path, stack: &str) -> Result<LocalState, S
 
 /// Whether two plans make the same changes (ids, actions, diffs, refusals): what the user
 /// confirmed is what runs.
+///
+/// An alias's `routing` diff counts like any other: if a split appeared or went away
+/// between the confirmation and the apply (another process's canary window ended, someone
+/// set weights by hand), the plan changed and the user sees it again before any call.
 pub fn same_changes(a: &Plan, b: &Plan) -> bool {
     a.refusals == b.refusals
         && a.changes.len() == b.changes.len()
@@ -451,6 +455,12 @@ impl ApplyRun {
     /// The canary window after a canary apply, if the apply left aliases split: its events
     /// go to the loop, `p` / `a` reach it through `canary_commands`, and quitting the TUI
     /// (the job's cancel token) rolls it back.
+    ///
+    /// The plan screen is not read again during the window (a reload waits for the apply
+    /// job, which holds the lock through the window), so it never shows the canary's own
+    /// split as a change to make. The reload after `Finished` sees the aliases whole again
+    /// (promoted or rolled back); only a promotion or rollback whose alias call failed leaves
+    /// a split, and the plan then shows it with its `traffic` warning, which is the truth.
     async fn canary_window(&self, session: &Session, plan: &Plan) -> Result<(), RunError> {
         let canary = canary_for_apply(self.clients.clone(), session, plan)
             .await

@@ -52,7 +52,8 @@ async fn connect(config: &Config, endpoint: &str) -> (Session, AwsClients) {
     )
 }
 
-async fn run_audit(session: &Session, clients: &AwsClients) -> AuditReport {
+/// The audit of what `session` observes now (moto: emulator target); `canary_tests` reuses it.
+pub(crate) async fn run_audit(session: &Session, clients: &AwsClients) -> AuditReport {
     let observed = session.observe().await.unwrap();
     let extra = audit::audit_command::read_extras(clients, session, Target::Emulator).await;
     let input = AuditInput::new(

@@ -1,7 +1,8 @@
 //! Canary releases against moto: the whole stack deployed, then a new build applied with a
 //! canary of a few seconds. Promoted when no watched alarm fires; rolled back when one is
 //! flipped to ALARM with SetAlarmState during the window. The aliases are read back with the
-//! SDK after each phase.
+//! SDK after each phase. A split left on an alias (an interrupted canary, or weights set by
+//! hand) shows in `plan` and `audit`, and `apply` clears it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,19 +10,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use tokio::sync::mpsc;
+use txdeploy::adapters::call_counter::is_read;
 use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud};
 use txdeploy::app::commands::canary_result;
 use txdeploy::app::session::Session;
+use txdeploy::audit::Status;
 use txdeploy::canary::{
     CanaryEvent, CanaryOutcome, PromoteTrigger, RollbackCause, canary_for_apply, watched_alarms,
 };
 use txdeploy::config::Config;
-use txdeploy::plan::{Plan, PlanOptions};
+use txdeploy::plan::{Action, Desired, Plan, PlanOptions, WarningKind};
+use txdeploy::report::plan_report::render_text;
 use txdeploy::stack::{BundleInfo, Handler, StackInputs};
 
-use crate::harness::moto_session::apply;
+use crate::audit_tests::run_audit;
+use crate::harness::moto_session::{apply, moto_access};
 use crate::harness::{moto_or_skip, unique_stack};
+use crate::stack_tests::{changed_ids, moto_gap_ids};
 
 async fn connect(endpoint: &str) -> AwsCloud {
     let access = AwsAccess {
@@ -401,4 +408,125 @@ async fn apply_with_canary_through_the_binary_rolls_back_then_promotes() {
     let (version, weights) = alias_routing(&clients, &alias).await;
     assert_ne!(version, old, "the alias moved to the new version");
     assert!(weights.is_empty(), "{weights:?}");
+}
+
+/// A split left on one alias (a canary killed in its window, or weights set by hand with
+/// `UpdateAlias`): `plan` shows exactly that alias's routing change and says why, `audit`
+/// fails `lambda.alias-no-split`, `apply` clears it with exactly one `UpdateAlias` and the
+/// alias reads back whole on the same version. moto stores and returns `RoutingConfig`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_alias_is_planned_audited_and_cleared_by_one_update_alias() {
+    let endpoint = moto_or_skip!();
+    let mut config = Config::defaults().unwrap();
+    config.stack.prefix = unique_stack();
+    let cloud = connect(&endpoint).await;
+    let clients = cloud.clients().clone();
+    let first = Session::open(config.clone(), Arc::new(cloud))
+        .await
+        .unwrap();
+    apply(&first, PlanOptions::apply()).await;
+    // A memory change publishes version 2 of the validator and moves its alias there, so
+    // version 1 is an older version that traffic can be routed back to.
+    config.lambda.validator_memory_mb += 128;
+    let (cloud, counter) = AwsCloud::connect(&moto_access(&endpoint)).await;
+    let session = Session::open(config, Arc::new(cloud)).await.unwrap();
+    apply(&session, PlanOptions::apply()).await;
+    let alias_id = Handler::TransactionValidator.alias_id();
+    let physical = session.graph.get(&alias_id).unwrap().physical_name.clone();
+    let (primary, weights) = alias_routing(&clients, &physical).await;
+    assert!(weights.is_empty(), "{weights:?}");
+    let old = (primary.parse::<u32>().unwrap() - 1).to_string();
+
+    // By hand: 10% back to the old version, the primary left as it is.
+    let (function, alias) = physical.rsplit_once(':').unwrap();
+    clients
+        .lambda
+        .update_alias()
+        .function_name(function)
+        .name(alias)
+        .routing_config(
+            AliasRoutingConfiguration::builder()
+                .additional_version_weights(&old, 0.1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        alias_routing(&clients, &physical).await,
+        (primary.clone(), vec![(old.clone(), 0.1)]),
+        "moto stores and returns RoutingConfig"
+    );
+
+    let observed = session.observe().await.unwrap();
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
+    let mut expected = moto_gap_ids();
+    expected.insert(alias_id.to_string());
+    assert_eq!(changed_ids(&plan), expected);
+    let change = plan.get(&alias_id).unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.diffs.len(), 1, "{:?}", change.diffs);
+    assert_eq!(change.diffs[0].field, "routing");
+    assert_eq!(
+        change.diffs[0].before,
+        Some(serde_json::json!({ old.as_str(): 0.1 }))
+    );
+    assert_eq!(
+        change.diffs[0].after,
+        Desired::Known(serde_json::Value::Null)
+    );
+    assert_eq!(change.warnings.len(), 1);
+    assert_eq!(change.warnings[0].kind, WarningKind::Traffic);
+    let text = render_text(&plan, false);
+    eprint!("{text}");
+    assert!(
+        text.contains(&format!("routing: {{\"{old}\":0.1}} -> null")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "routes 10% to version {old}: a canary was interrupted"
+        )),
+        "{text}"
+    );
+
+    let audit = run_audit(&session, &clients).await;
+    assert_eq!(
+        audit.ids(Status::Fail),
+        ["lambda.alias-no-split", "stack.converged"],
+        "{}",
+        audit.render_text()
+    );
+    let split = audit
+        .results
+        .iter()
+        .find(|r| r.id == "lambda.alias-no-split")
+        .unwrap();
+    assert_eq!(split.findings.len(), 1);
+    assert_eq!(split.findings[0].resource, alias_id.to_string());
+    assert_eq!(split.findings[0].field, "routing");
+
+    let before = counter.snapshot();
+    apply(&session, PlanOptions::apply()).await;
+    let calls = counter.snapshot().since(&before).by_operation();
+    let lambda_mutations: Vec<_> = calls
+        .iter()
+        .filter(|((service, op), _)| service == "Lambda" && !is_read(op))
+        .filter(|((_, op), _)| op != "UpdateEventSourceMapping")
+        .collect();
+    assert_eq!(
+        lambda_mutations,
+        [(&("Lambda".to_owned(), "UpdateAlias".to_owned()), &1)],
+        "one UpdateAlias and nothing else on Lambda but the moto gap's mappings"
+    );
+    assert_eq!(
+        alias_routing(&clients, &physical).await,
+        (primary, Vec::new()),
+        "the split is gone and the primary version stayed"
+    );
+    let observed = session.observe().await.unwrap();
+    let plan = session.plan(&observed, PlanOptions::apply()).await;
+    assert_eq!(changed_ids(&plan), moto_gap_ids());
+    let audit = run_audit(&session, &clients).await;
+    assert_eq!(audit.ids(Status::Fail), Vec::<&str>::new());
 }

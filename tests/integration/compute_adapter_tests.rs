@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::json;
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
+use serde_json::{Value as Json, json};
+use txdeploy::cloud::Cloud;
 use txdeploy::spec::{OutputKey, ResourceKind, ResourceSpec, SpecBody};
 
 use crate::harness::{AdapterFixture, moto_or_skip};
@@ -218,6 +220,39 @@ async fn alias_and_event_invoke_config_round_trip_moto_gap_repeated_put_checked_
     assert_eq!(calls.mutating_operations(), ["Lambda:UpdateAlias"]);
     let observed = fx.assert_converged(&alias).await;
     assert_eq!(observed.fields["function_version"], json!("2"));
+
+    // Split by hand (10% back to version 1): observed as `routing`, cleared by one
+    // UpdateAlias that keeps the version; an undo whose recorded state was split (the
+    // journal's `before`) writes the split back through the same call.
+    let function_name = observed.physical_id.split_once(':').unwrap().0.to_owned();
+    fx.cloud
+        .clients()
+        .lambda
+        .update_alias()
+        .function_name(&function_name)
+        .name("live")
+        .routing_config(
+            AliasRoutingConfiguration::builder()
+                .additional_version_weights("1", 0.1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let split = fx.observe(&alias).await.unwrap();
+    assert_eq!(split.fields["routing"], json!({"1": 0.1}));
+    let calls = fx.update(&alias, &["routing"]).await;
+    assert_eq!(calls.mutating_operations(), ["Lambda:UpdateAlias"]);
+    let whole = fx.assert_converged(&alias).await;
+    assert_eq!(whole.fields["function_version"], json!("2"));
+    assert_eq!(whole.fields["routing"], Json::Null);
+    let undo = fx.ctx().restoring(split.fields.clone());
+    fx.cloud
+        .update(&alias, &whole, &["routing".to_owned()], &undo)
+        .await
+        .unwrap();
+    assert_eq!(fx.observe(&alias).await.unwrap().fields, split.fields);
+    fx.update(&alias, &["routing"]).await;
 
     // The async function's failure handling, on the alias.
     let invoke = fx.spec(ResourceKind::EventInvokeConfig, NOTIFIER);

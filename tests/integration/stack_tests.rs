@@ -33,7 +33,7 @@ async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
 /// - moto stores an event source mapping's function as the alias's version ARN, where AWS
 ///   keeps the alias ARN, so both mappings are pointed at the alias again (checked in
 ///   `lambda_wiring_adapter_tests::event_source_mapping_round_trips_moto_gap_function_arn_reads_back_as_the_version`).
-fn moto_gap_ids() -> BTreeSet<String> {
+pub(crate) fn moto_gap_ids() -> BTreeSet<String> {
     ids(&[
         "event_source_mapping/analytics-processor",
         "event_source_mapping/reporting-processor",
@@ -56,7 +56,7 @@ fn own_mutations(counter: &CallCounter) -> Vec<String> {
 
 /// What a plan changes, leaving out the region's API Gateway account setting: it is shared
 /// with the stacks of the tests running beside this one on the same moto.
-fn changed_ids(plan: &Plan) -> BTreeSet<String> {
+pub(crate) fn changed_ids(plan: &Plan) -> BTreeSet<String> {
     plan.changes
         .iter()
         .filter(|c| c.action != Action::NoOp && c.id.kind() != ResourceKind::ApiAccount)

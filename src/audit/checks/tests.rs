@@ -515,6 +515,17 @@ const CASES: &[(&str, Mutation, &[&str])] = &[
         &["lambda.alias-on-published-version", "stack.converged"],
     ),
     (
+        "alias split by an interrupted canary",
+        |f| {
+            f.set(
+                "lambda_alias/notification-handler",
+                "routing",
+                json!({"9": 0.1}),
+            )
+        },
+        &["lambda.alias-no-split", "stack.converged"],
+    ),
+    (
         "no partial batch failures",
         |f| {
             f.set(

@@ -233,6 +233,69 @@ fn one_changed_setting_is_one_update_with_one_field_diff() {
 }
 
 #[test]
+fn a_split_alias_is_one_routing_update_that_says_why() {
+    let graph = default_graph();
+    let mut observed = in_sync(&graph);
+    let alias_id = stack::Handler::TransactionValidator.alias_id();
+    let alias = observed.resources.get_mut(&alias_id).unwrap();
+    // Routed by hand: the configured version 7 stays primary, 10% goes back to version 6.
+    alias
+        .fields
+        .insert("routing".to_owned(), serde_json::json!({"6": 0.1}));
+    let plan = plan_apply(&graph, &observed);
+
+    let changes = mutating(&plan);
+    assert_eq!(changes.len(), 1, "{}", render(&plan));
+    let change = changes[0];
+    assert_eq!((&change.id, &change.action), (&alias_id, &Action::Update));
+    assert_eq!(
+        change.diffs.len(),
+        1,
+        "the version stays: {:?}",
+        change.diffs
+    );
+    let diff = &change.diffs[0];
+    assert_eq!(diff.field, "routing");
+    assert_eq!(diff.before, Some(serde_json::json!({"6": 0.1})));
+    assert_eq!(diff.after, crate::plan::Desired::Known(Json::Null));
+    assert_eq!(diff.forces_replace, None);
+    assert_eq!(change.warnings.len(), 1);
+    assert_eq!(change.warnings[0].kind, WarningKind::Traffic);
+    let why = &change.warnings[0].message;
+    assert!(why.contains("routes 10% to version 6"), "{why}");
+    assert!(why.contains("a canary was interrupted"), "{why}");
+    assert!(why.contains("routed traffic by hand"), "{why}");
+    assert!(why.ends_with("sends all of it to version 7"), "{why}");
+    let text = crate::report::plan_report::render_text(&plan, false);
+    assert!(
+        text.contains(r#"routing: {"6":0.1} -> null"#),
+        "the diff line reads as the split going away:\n{text}"
+    );
+    assert!(text.contains("traffic: `"), "{text}");
+
+    // A canary from 6 to 7 interrupted (6 primary, 10% to 7), now released fully: one
+    // update with both diffs, still one warning, naming the version all traffic goes to.
+    let alias = observed.resources.get_mut(&alias_id).unwrap();
+    alias
+        .fields
+        .insert("function_version".to_owned(), Json::from("6"));
+    alias
+        .fields
+        .insert("routing".to_owned(), serde_json::json!({"7": 0.1}));
+    let plan = plan_apply(&graph, &observed);
+    let change = plan.get(&alias_id).unwrap();
+    let fields: Vec<&str> = change.diffs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, ["function_version", "routing"]);
+    assert_eq!(change.warnings.len(), 1);
+    let why = &change.warnings[0].message;
+    assert!(why.contains("routes 10% to version 7"), "{why}");
+    assert!(
+        why.ends_with("sends all of it to version 7"),
+        "the version it moves to, not the old primary 6: {why}"
+    );
+}
+
+#[test]
 fn orphans_are_deleted_unless_they_hold_data() {
     let graph = default_graph();
     let mut observed = in_sync(&graph);

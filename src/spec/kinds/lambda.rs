@@ -88,7 +88,12 @@ impl FunctionSpec {
 /// Fields: `function_name` (replace: an alias belongs to its function), `function_version`
 /// (the version number; update via `UpdateAlias`, which is what makes a release and a
 /// rollback instant), `provisioned_concurrency` (integer or null;
-/// `PutProvisionedConcurrencyConfig` on the alias). Not taggable. Outputs: `Arn` (the
+/// `PutProvisionedConcurrencyConfig` on the alias), `routing` (the versions besides
+/// `function_version` that get a share of the traffic, as `{"7": 0.1}`; always desired
+/// null: a full release routes every request to one version. Only a canary window
+/// (`src/canary*`) splits an alias, and its promotion or rollback clears the split, so a
+/// split seen by `plan` is a canary that was interrupted or weights set by hand; update via
+/// `UpdateAlias`, in the same call as a version change). Not taggable. Outputs: `Arn` (the
 /// qualified ARN `…:function:{name}:{alias}`), `Name` (the alias name).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LambdaAliasSpec {
@@ -112,6 +117,7 @@ impl LambdaAliasSpec {
             field::PROVISIONED_CONCURRENCY,
             update(optional(self.provisioned_concurrency)),
         );
+        fields.insert(field::ROUTING, update(Value::Null));
     }
 }
 

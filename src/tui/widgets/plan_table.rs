@@ -18,6 +18,7 @@ pub fn warning_label(kind: WarningKind) -> &'static str {
         WarningKind::Cost => "cost",
         WarningKind::Irreversible => "irreversible",
         WarningKind::AwsRule => "AWS rule",
+        WarningKind::Traffic => "traffic",
     }
 }
 
