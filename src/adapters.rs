@@ -333,8 +333,8 @@ impl Cloud for AwsCloud {
             SpecBody::LambdaPermission(permission) => {
                 lambda_permission_adapter::update(c, spec, permission, current, changed, ctx).await
             }
-            SpecBody::EventSourceMapping(mapping) => {
-                event_source_mapping_adapter::update(c, spec, mapping, current, changed, ctx).await
+            SpecBody::EventSourceMapping(_) => {
+                event_source_mapping_adapter::update(c, spec, current, changed, ctx).await
             }
             SpecBody::ScalingTarget(target) => {
                 autoscaling_adapter::update_target(c, spec, target, current, changed, ctx).await

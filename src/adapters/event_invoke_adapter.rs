@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
-use super::{resolved_field, unknown_field};
+use super::{Members, resolved_field, resolved_i32, unknown_field};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{EventInvokeConfigSpec, OutputKey, Outputs, ResourceSpec, field};
 
@@ -92,11 +92,20 @@ async fn put(
         Json::String(s) => s,
         other => other.to_string(),
     };
-    let on_failure = ctx.require(&config.on_failure)?;
-    let retries = i32::try_from(config.maximum_retry_attempts).unwrap_or(i32::MAX);
-    let max_age = i32::try_from(config.maximum_event_age_seconds).unwrap_or(i32::MAX);
+    // Read through `resolved_*`, so an undo writes back the recorded settings.
+    let retries = resolved_i32(spec, field::MAXIMUM_RETRY_ATTEMPTS, ctx, SERVICE, op)?;
+    let max_age = resolved_i32(spec, field::MAXIMUM_EVENT_AGE, ctx, SERVICE, op)?;
+    let destination = resolved_field(spec, field::DESTINATION_CONFIG, ctx, SERVICE, op)?;
+    let destination = Members::of(spec, field::DESTINATION_CONFIG, &destination, SERVICE, op);
+    let on_failure = destination
+        .text("on_failure")?
+        .map(|arn| OnFailure::builder().destination(arn).build());
+    let on_success = destination
+        .text("on_success")?
+        .map(|arn| OnSuccess::builder().destination(arn).build());
     let destinations = DestinationConfig::builder()
-        .on_failure(OnFailure::builder().destination(on_failure).build())
+        .set_on_failure(on_failure)
+        .set_on_success(on_success)
         .build();
     // Put replaces the whole config, on create and on every update.
     let arn = clients
@@ -104,8 +113,8 @@ async fn put(
         .put_function_event_invoke_config()
         .function_name(&function)
         .qualifier(&config.qualifier)
-        .maximum_retry_attempts(retries)
-        .maximum_event_age_in_seconds(max_age)
+        .set_maximum_retry_attempts(retries)
+        .set_maximum_event_age_in_seconds(max_age)
         .destination_config(destinations)
         .send()
         .await

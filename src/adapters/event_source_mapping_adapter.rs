@@ -7,13 +7,12 @@ use serde_json::Value as Json;
 use super::aws_clients::AwsClients;
 use super::sdk_error::{Classified, Found};
 use super::tagging::{TagDiff, Tags, desired_tags, observed_tags, tags_json};
-use super::{resolved_field, unknown_field};
+use super::{resolved_bool, resolved_field, resolved_i32, unknown_field};
 use crate::cloud::waiter::{Poll, WaitPolicy, wait_until};
 use crate::cloud::{CloudError, Observed, StepContext};
 use crate::spec::{Environment, EventSourceMappingSpec, OutputKey, Outputs, ResourceSpec, field};
 
 const SERVICE: &str = "lambda";
-const REPORT_FAILURES: &str = "ReportBatchItemFailures";
 
 /// `{prefix}-{env}-{logical}` of another resource of the same stack: observe has no
 /// outputs, so the queue and function names come from the naming convention.
@@ -50,12 +49,16 @@ fn clamp(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn response_types(mapping: &EventSourceMappingSpec) -> Vec<FunctionResponseType> {
-    if mapping.report_batch_item_failures {
-        vec![FunctionResponseType::from(REPORT_FAILURES)]
-    } else {
-        Vec::new()
-    }
+/// The response types of a resolved `function_response_types` field (a list of names; null
+/// is none).
+fn response_types(field: &Json) -> Vec<FunctionResponseType> {
+    field
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .map(FunctionResponseType::from)
+        .collect()
 }
 
 /// The mapping from the spec's queue to its function, or `None`.
@@ -223,7 +226,13 @@ pub async fn create(
         .function_name(function)
         .batch_size(clamp(mapping.batch_size))
         .maximum_batching_window_in_seconds(clamp(mapping.maximum_batching_window_seconds))
-        .set_function_response_types(Some(response_types(mapping)))
+        .set_function_response_types(Some(response_types(&resolved_field(
+            spec,
+            field::FUNCTION_RESPONSE_TYPES,
+            ctx,
+            SERVICE,
+            op,
+        )?)))
         .enabled(mapping.enabled)
         .set_tags(Some(spec.tags.clone().into_iter().collect()))
         .send()
@@ -248,7 +257,6 @@ pub async fn create(
 pub async fn update(
     clients: &AwsClients,
     spec: &ResourceSpec,
-    mapping: &EventSourceMappingSpec,
     current: &Observed,
     changed: &[String],
     ctx: &StepContext,
@@ -284,18 +292,22 @@ pub async fn update(
             )?);
             call = call.function_name(function);
         }
+        // Read through `resolved_*`, so an undo writes back the recorded settings.
         if has(field::BATCH_SIZE) {
-            call = call.batch_size(clamp(mapping.batch_size));
+            let size = resolved_i32(spec, field::BATCH_SIZE, ctx, SERVICE, op)?;
+            call = call.set_batch_size(size);
         }
         if has(field::MAXIMUM_BATCHING_WINDOW) {
-            call = call
-                .maximum_batching_window_in_seconds(clamp(mapping.maximum_batching_window_seconds));
+            let window = resolved_i32(spec, field::MAXIMUM_BATCHING_WINDOW, ctx, SERVICE, op)?;
+            call = call.set_maximum_batching_window_in_seconds(window);
         }
         if has(field::FUNCTION_RESPONSE_TYPES) {
-            call = call.set_function_response_types(Some(response_types(mapping)));
+            let types = resolved_field(spec, field::FUNCTION_RESPONSE_TYPES, ctx, SERVICE, op)?;
+            call = call.set_function_response_types(Some(response_types(&types)));
         }
         if has(field::ENABLED) {
-            call = call.enabled(mapping.enabled);
+            let enabled = resolved_bool(spec, field::ENABLED, ctx, SERVICE, op)?;
+            call = call.set_enabled(enabled);
         }
         call.send().await.classified(SERVICE, op)?;
         wait_settled(clients, &current.physical_id, ctx).await?;

@@ -215,6 +215,34 @@ async fn event_source_mapping_round_trips_moto_gap_function_arn_reads_back_as_th
     let observed = assert_mapping_converged(&fx, &spec).await;
     assert_eq!(observed.fields["batch_size"], json!(5));
 
+    // The undo's restore: a failed apply changed every setting; the same update call with
+    // B's spec and the recorded fields (`StepContext::restoring`) writes A's back.
+    let recorded = observed;
+    let mut failed = spec.clone();
+    let SpecBody::EventSourceMapping(m) = &mut failed.body else {
+        panic!("not a mapping")
+    };
+    m.batch_size = 7;
+    m.maximum_batching_window_seconds += 2;
+    m.report_batch_item_failures = false;
+    m.enabled = false;
+    let settings = [
+        "batch_size",
+        "enabled",
+        "function_response_types",
+        "maximum_batching_window_in_seconds",
+    ];
+    update_mapping(&fx, &failed, &settings).await;
+    let current = fx.observe(&failed).await.unwrap();
+    assert_eq!(current.fields["enabled"], json!(false));
+    let settings: Vec<String> = settings.iter().map(|s| (*s).to_owned()).collect();
+    let undo = fx.ctx().restoring(recorded.fields.clone());
+    fx.cloud
+        .update(&failed, &current, &settings, &undo)
+        .await
+        .unwrap();
+    assert_eq!(fx.observe(&spec).await.unwrap().fields, recorded.fields);
+
     spec.tags.insert("team".to_owned(), "payments".to_owned());
     let calls = update_mapping(&fx, &spec, &["tags"]).await;
     assert_eq!(calls.mutating_operations(), ["Lambda:TagResource"]);

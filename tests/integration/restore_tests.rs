@@ -315,3 +315,76 @@ async fn restore_tests_autoscaling() {
     assert_undo_restores(&mut fx, &case).await;
     fx.delete(&table).await;
 }
+
+/// moto gap: a repeated PutFunctionEventInvokeConfig keeps the old settings (AWS replaces
+/// them), so the restore is checked on the request: the undo's Put sends the recorded
+/// retries, event age and on-failure destination, not the failed apply's.
+#[tokio::test]
+async fn restore_tests_event_invoke_config_moto_gap_put_keeps_old_settings() {
+    const NOTIFIER: &str = "notification-handler";
+    let endpoint = moto_or_skip!();
+    let capture = CaptureRequests::new("PutFunctionEventInvokeConfig");
+    let lambda_capture = capture.clone();
+    let mut fx = AdapterFixture::builder(&endpoint)
+        .clients(move |clients| add_interceptor!(clients.lambda, aws_sdk_lambda, lambda_capture))
+        .build()
+        .await;
+    for kind in [
+        ResourceKind::Role,
+        ResourceKind::Function,
+        ResourceKind::LambdaAlias,
+    ] {
+        let spec = fx.spec(kind, NOTIFIER);
+        fx.create(&spec).await;
+    }
+    let a = fx.spec(ResourceKind::EventInvokeConfig, NOTIFIER);
+    fx.create(&a).await;
+    let recorded = fx.observe(&a).await.expect("A exists");
+    let mut b = a.clone();
+    let SpecBody::EventInvokeConfig(config) = &mut b.body else {
+        panic!("not an event invoke config")
+    };
+    config.maximum_retry_attempts = 0;
+    config.maximum_event_age_seconds = 60;
+    let settings: Vec<String> = ["maximum_event_age_in_seconds", "maximum_retry_attempts"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    fx.cloud
+        .update(&b, &recorded, &settings, &fx.ctx())
+        .await
+        .unwrap();
+    let undo = fx.ctx().restoring(recorded.fields.clone());
+    fx.cloud
+        .update(&b, &recorded, &settings, &undo)
+        .await
+        .unwrap();
+
+    let sent: Vec<(Json, Json, Json)> = capture
+        .bodies()
+        .iter()
+        .map(|body| {
+            (
+                body["MaximumRetryAttempts"].clone(),
+                body["MaximumEventAgeInSeconds"].clone(),
+                body["DestinationConfig"]["OnFailure"]["Destination"].clone(),
+            )
+        })
+        .collect();
+    let on_failure = recorded.fields["destination_config"]["on_failure"].clone();
+    assert!(on_failure.is_string(), "{recorded:?}");
+    let as_recorded = (
+        recorded.fields["maximum_retry_attempts"].clone(),
+        recorded.fields["maximum_event_age_in_seconds"].clone(),
+        on_failure.clone(),
+    );
+    assert_eq!(
+        sent,
+        [
+            as_recorded.clone(),
+            (json!(0), json!(60), on_failure),
+            as_recorded
+        ],
+        "create, the failed apply's update, the undo's restore"
+    );
+}
