@@ -17,19 +17,18 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{Value as Json, json};
-use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsClients, AwsCloud, CallCounter, load_sdk_config};
 use txdeploy::app::session::Session;
 use txdeploy::cloud::{Cloud, Observed, StepContext};
 use txdeploy::config::{Config, TableBilling};
-use txdeploy::engine::{ApplyOutcome, EventSink};
+use txdeploy::engine::ApplyOutcome;
 use txdeploy::plan::{Action, Plan, PlanOptions, WarningKind};
 use txdeploy::spec::{
     CheckedGraph, Environment, OutputTable, Outputs, ResourceId, ResourceKind, ResourceSpec,
     SpecBody,
 };
-use txdeploy::state::journal::InMemoryJournal;
 
+use crate::harness::moto_session::execute;
 use crate::harness::{Txdeploy, moto_endpoint, unique_stack};
 
 macro_rules! moto_or_skip {
@@ -353,14 +352,7 @@ async fn session(config: Config, endpoint: &str) -> (Session, CallCounter) {
 
 async fn apply(session: &Session, plan: &Plan) {
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
-    let report = session
-        .execute(
-            plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
+    let report = execute(session, plan).await;
     assert_eq!(
         report.outcome,
         ApplyOutcome::Succeeded,

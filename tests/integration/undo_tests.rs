@@ -16,22 +16,20 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter, CallCounts};
 use txdeploy::app::session::Session;
-use txdeploy::cloud::{Cloud, CloudError, Discovered, Observed, PreflightFinding, StepContext};
+use txdeploy::cloud::{Cloud, CloudError, Observed, StepContext};
 use txdeploy::config::OnFailure;
 use txdeploy::engine::{ApplyOutcome, EventSink, UndoOutcome};
-use txdeploy::plan::{Action, ObservedState, Plan, PlanOptions};
-use txdeploy::spec::{
-    CheckedGraph, Environment, OutputKey, Outputs, ResourceId, ResourceKind, ResourceSpec, field,
-};
+use txdeploy::fake_cloud::{CloudHooks, HookedCloud, Mutation};
+use txdeploy::plan::{Action, PlanOptions};
+use txdeploy::spec::{OutputKey, ResourceId, ResourceKind, ResourceSpec, field};
 use txdeploy::state::journal::{InMemoryJournal, JournalEntry, JournalStore};
 
-use crate::harness::moto_session::{apply, config_for, moto_access};
+use crate::harness::moto_session::{apply, config_for, execute, moto_access};
 use crate::harness::{moto_or_skip, unique_stack};
 
-/// The AWS cloud, except that every change of one named resource fails (after a short
-/// delay, so the steps running beside it finish their calls first).
+/// Hooks that fail every change of one named resource (after a short delay, so the steps
+/// running beside it finish their calls first).
 struct FailOne {
-    inner: Arc<dyn Cloud>,
     failing: ResourceId,
     /// Fail only once these resources' changes have succeeded (at most 60 s later).
     wait_for: Vec<ResourceId>,
@@ -39,94 +37,50 @@ struct FailOne {
 }
 
 impl FailOne {
-    fn new(inner: Arc<dyn Cloud>, failing: ResourceId) -> Self {
-        Self {
-            inner,
-            failing,
-            wait_for: Vec::new(),
+    /// `inner` with every change of `failing` failing once the changes of `wait_for` have
+    /// succeeded.
+    fn around(
+        inner: Arc<dyn Cloud>,
+        failing: &ResourceId,
+        wait_for: Vec<ResourceId>,
+    ) -> Arc<dyn Cloud> {
+        let hooks = Self {
+            failing: failing.clone(),
+            wait_for,
             changed: Mutex::default(),
-        }
-    }
-
-    async fn check(&self, id: &ResourceId, operation: &str) -> Result<(), CloudError> {
-        if *id == self.failing {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !self
-                .wait_for
-                .iter()
-                .all(|w| self.changed.lock().unwrap().contains(w))
-                && Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            return Err(CloudError::fatal(
-                "test",
-                operation,
-                format!("injected failure of `{id}`"),
-            ));
-        }
-        Ok(())
+        };
+        Arc::new(HookedCloud::new(inner, hooks))
     }
 }
 
 #[async_trait]
-impl Cloud for FailOne {
-    async fn environment(&self) -> Result<Environment, CloudError> {
-        self.inner.environment().await
+impl CloudHooks for FailOne {
+    async fn before(&self, id: &ResourceId, call: Mutation) -> Result<(), CloudError> {
+        if *id != self.failing {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self
+            .wait_for
+            .iter()
+            .all(|w| self.changed.lock().unwrap().contains(w))
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(CloudError::fatal(
+            "test",
+            call.label(),
+            format!("injected failure of `{id}`"),
+        ))
     }
 
-    async fn preflight(
-        &self,
-        plan: &Plan,
-        graph: &CheckedGraph,
-        observed: &ObservedState,
-    ) -> Result<Vec<PreflightFinding>, CloudError> {
-        self.inner.preflight(plan, graph, observed).await
-    }
-
-    async fn observe(
-        &self,
-        spec: &ResourceSpec,
-        env: &Environment,
-    ) -> Result<Option<Observed>, CloudError> {
-        self.inner.observe(spec, env).await
-    }
-
-    async fn discover(
-        &self,
-        stack: &str,
-        env: &Environment,
-    ) -> Result<Vec<Discovered>, CloudError> {
-        self.inner.discover(stack, env).await
-    }
-
-    async fn create(&self, spec: &ResourceSpec, ctx: &StepContext) -> Result<Outputs, CloudError> {
-        self.check(&spec.id, "create").await?;
-        self.inner.create(spec, ctx).await
-    }
-
-    async fn update(
-        &self,
-        spec: &ResourceSpec,
-        current: &Observed,
-        changed: &[String],
-        ctx: &StepContext,
-    ) -> Result<Outputs, CloudError> {
-        self.check(&spec.id, "update").await?;
-        let outputs = self.inner.update(spec, current, changed, ctx).await?;
-        self.changed.lock().unwrap().push(spec.id.clone());
-        Ok(outputs)
-    }
-
-    async fn delete(
-        &self,
-        id: &ResourceId,
-        current: &Observed,
-        ctx: &StepContext,
-    ) -> Result<(), CloudError> {
-        self.check(id, "delete").await?;
-        self.inner.delete(id, current, ctx).await
+    fn after(&self, id: &ResourceId, call: Mutation, succeeded: bool) -> Result<(), CloudError> {
+        if succeeded && call == Mutation::Update {
+            self.changed.lock().unwrap().push(id.clone());
+        }
+        Ok(())
     }
 }
 
@@ -200,7 +154,7 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
     config.deploy.on_failure = OnFailure::Rollback;
     let (aws, counter) = connect(&endpoint).await;
     let failing = ResourceId::new(ResourceKind::Queue, "analytics");
-    let faulty: Arc<dyn Cloud> = Arc::new(FailOne::new(aws, failing.clone()));
+    let faulty = FailOne::around(aws, &failing, Vec::new());
     let session = Session::open(config.clone(), faulty).await.unwrap();
     let observed_state = session.observe().await.unwrap();
     let plan = session.plan(&observed_state, PlanOptions::apply()).await;
@@ -307,9 +261,8 @@ async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
     config.deploy.on_failure = OnFailure::Rollback;
     let (aws, _) = connect(&endpoint).await;
     let failing = alias.clone();
-    let mut fail = FailOne::new(aws, failing.clone());
-    fail.wait_for = vec![alarm.clone()];
-    let session = Session::open(config.clone(), Arc::new(fail)).await.unwrap();
+    let fail = FailOne::around(aws, &failing, vec![alarm.clone()]);
+    let session = Session::open(config.clone(), fail).await.unwrap();
     let observed_state = session.observe().await.unwrap();
     let plan = session.plan(&observed_state, PlanOptions::apply()).await;
     for id in [&function, &alias, &alarm] {
@@ -321,14 +274,7 @@ async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
             plan.summary()
         );
     }
-    let report = session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
+    let report = execute(&session, &plan).await;
     assert_eq!(report.outcome, ApplyOutcome::Failed);
     assert_eq!(report.first_error.as_ref().unwrap().0, failing);
     for id in [&function, &alarm] {
@@ -405,18 +351,11 @@ async fn a_failure_at_each_kind_of_step_is_undone_to_the_observed_state_before()
 
     for failing in failing {
         let (aws, _) = connect(&endpoint).await;
-        let faulty: Arc<dyn Cloud> = Arc::new(FailOne::new(aws, failing.clone()));
+        let faulty = FailOne::around(aws, &failing, Vec::new());
         let session = Session::open(config.clone(), faulty).await.unwrap();
         let state = session.observe().await.unwrap();
         let plan = session.plan(&state, PlanOptions::apply()).await;
-        let report = session
-            .execute(
-                &plan,
-                Arc::new(InMemoryJournal::new()),
-                EventSink::discard(),
-                CancellationToken::new(),
-            )
-            .await;
+        let report = execute(&session, &plan).await;
         assert_eq!(report.outcome, ApplyOutcome::Failed, "failing `{failing}`");
         assert_eq!(report.first_error.as_ref().unwrap().0, failing);
         let undo = report.undo.as_ref().expect("the failed apply was undone");
@@ -536,9 +475,9 @@ async fn a_failed_code_change_is_undone_through_the_aliases_without_uploading_co
     config.deploy.on_failure = OnFailure::Rollback;
     let (aws_cloud, counter) = connect(&endpoint).await;
     let failing = ResourceId::new(ResourceKind::Alarm, "account-concurrency");
-    let mut fail = FailOne::new(aws_cloud, failing.clone());
-    fail.wait_for = aliases.iter().map(|a| a.id.clone()).collect();
-    let session = Session::open(config.clone(), Arc::new(fail)).await.unwrap();
+    let wait_for = aliases.iter().map(|a| a.id.clone()).collect();
+    let fail = FailOne::around(aws_cloud, &failing, wait_for);
+    let session = Session::open(config.clone(), fail).await.unwrap();
     let observed_state = session.observe().await.unwrap();
     let plan = session.plan(&observed_state, PlanOptions::apply()).await;
     for alias in &aliases {

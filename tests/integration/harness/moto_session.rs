@@ -34,20 +34,25 @@ pub async fn apply(session: &Session, options: PlanOptions) -> Plan {
     apply_report(session, options).await.0
 }
 
+/// Executes `plan` with an in-memory journal and no event consumer, whatever its outcome.
+pub async fn execute(session: &Session, plan: &Plan) -> ApplyReport {
+    session
+        .execute(
+            plan,
+            Arc::new(InMemoryJournal::new()),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await
+}
+
 /// As `apply`, also returning the executor's report (outputs, apply id) for tests that
 /// record what the apply did.
 pub async fn apply_report(session: &Session, options: PlanOptions) -> (Plan, ApplyReport) {
     let observed = session.observe().await.unwrap();
     let plan = session.plan(&observed, options).await;
     assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
-    let report = session
-        .execute(
-            &plan,
-            Arc::new(InMemoryJournal::new()),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
+    let report = execute(session, &plan).await;
     assert_eq!(
         report.outcome,
         ApplyOutcome::Succeeded,
