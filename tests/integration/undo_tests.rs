@@ -18,7 +18,7 @@ use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter, CallCounts};
 use txdeploy::app::session::Session;
 use txdeploy::cloud::{Cloud, CloudError, Observed, StepContext};
 use txdeploy::config::OnFailure;
-use txdeploy::engine::{ApplyOutcome, EventSink, UndoOutcome};
+use txdeploy::engine::{ApplyOutcome, ApplyReport, EventSink, UndoOutcome};
 use txdeploy::fake_cloud::{CloudHooks, HookedCloud, Mutation};
 use txdeploy::plan::{Action, PlanOptions};
 use txdeploy::spec::{OutputKey, ResourceId, ResourceKind, ResourceSpec, field};
@@ -105,6 +105,56 @@ impl JournalStore for MarkingJournal {
     }
 }
 
+/// A failed apply rolled back, measured.
+struct Measured {
+    report: ApplyReport,
+    /// The calls the undo made, apart from the apply's.
+    undo_calls: CallCounts,
+    /// Apply and undo together.
+    total: Duration,
+}
+
+/// Executes `plan`, asserting it fails on `failing` and is rolled back, and counts the
+/// undo's calls apart from the apply's.
+async fn execute_measured(
+    session: &Session,
+    plan: &txdeploy::plan::Plan,
+    counter: &CallCounter,
+    failing: &ResourceId,
+) -> Measured {
+    let journal = Arc::new(MarkingJournal {
+        inner: InMemoryJournal::new(),
+        counter: counter.clone(),
+        at_undo: Mutex::default(),
+    });
+    let started = Instant::now();
+    let report = session
+        .execute(
+            plan,
+            journal.clone(),
+            EventSink::discard(),
+            CancellationToken::new(),
+        )
+        .await;
+    let total = started.elapsed();
+    let after_undo = counter.snapshot();
+    assert_eq!(report.outcome, ApplyOutcome::Failed);
+    assert_eq!(report.first_error.as_ref().unwrap().0, *failing);
+    let undo = report.undo.as_ref().expect("the failed apply was undone");
+    assert_eq!(
+        undo.outcome,
+        UndoOutcome::RolledBack,
+        "{:?}",
+        undo.first_error
+    );
+    let at_undo = journal.at_undo.lock().unwrap().clone().unwrap();
+    Measured {
+        report,
+        undo_calls: after_undo.since(&at_undo),
+        total,
+    }
+}
+
 async fn connect(endpoint: &str) -> (Arc<dyn Cloud>, CallCounter) {
     let access = AwsAccess {
         region: Some("us-east-1".into()),
@@ -169,31 +219,12 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
         "{:?}",
         plan.summary()
     );
-    let journal = Arc::new(MarkingJournal {
-        inner: InMemoryJournal::new(),
-        counter: counter.clone(),
-        at_undo: Mutex::default(),
-    });
-    let started = Instant::now();
-    let report = session
-        .execute(
-            &plan,
-            journal.clone(),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    let total = started.elapsed();
-    let after_undo = counter.snapshot();
-    assert_eq!(report.outcome, ApplyOutcome::Failed);
-    assert_eq!(report.first_error.as_ref().unwrap().0, failing);
-    let undo = report.undo.as_ref().expect("the failed apply was undone");
-    assert_eq!(
-        undo.outcome,
-        UndoOutcome::RolledBack,
-        "{:?}",
-        undo.first_error
-    );
+    let Measured {
+        report,
+        undo_calls,
+        total,
+    } = execute_measured(&session, &plan, &counter, &failing).await;
+    let undo = report.undo.as_ref().unwrap();
     assert!(undo.left.is_empty() && undo.kept.is_empty(), "{undo:?}");
     assert!(
         report.succeeded.len() >= 5,
@@ -212,8 +243,6 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
     let extra: Vec<&ResourceId> = after.keys().filter(|id| !before.contains_key(id)).collect();
     assert!(extra.is_empty(), "created and not deleted: {extra:?}");
 
-    let at_undo = journal.at_undo.lock().unwrap().clone().unwrap();
-    let undo_calls = after_undo.since(&at_undo);
     eprintln!(
         "undo of a failed full-stack apply against moto: {} resources put back in {:?} \
          ({} reads, {} mutations; apply and undo together {:?}); by operation: {:?}",
@@ -492,31 +521,12 @@ async fn a_failed_code_change_is_undone_through_the_aliases_without_uploading_co
             );
         }
     }
-    let journal = Arc::new(MarkingJournal {
-        inner: InMemoryJournal::new(),
-        counter: counter.clone(),
-        at_undo: Mutex::default(),
-    });
-    let started = Instant::now();
-    let report = session
-        .execute(
-            &plan,
-            journal.clone(),
-            EventSink::discard(),
-            CancellationToken::new(),
-        )
-        .await;
-    let total = started.elapsed();
-    let after_undo = counter.snapshot();
-    assert_eq!(report.outcome, ApplyOutcome::Failed);
-    assert_eq!(report.first_error.as_ref().unwrap().0, failing);
-    let undo = report.undo.as_ref().expect("the failed apply was undone");
-    assert_eq!(
-        undo.outcome,
-        UndoOutcome::RolledBack,
-        "{:?}",
-        undo.first_error
-    );
+    let Measured {
+        report,
+        undo_calls,
+        total,
+    } = execute_measured(&session, &plan, &counter, &failing).await;
+    let undo = report.undo.as_ref().unwrap();
     assert!(undo.left.is_empty(), "{undo:?}");
     // The user is told the apply was rolled back (exit 1), not that the undo failed.
     let dir = tempfile::tempdir().unwrap();
@@ -568,8 +578,6 @@ async fn a_failed_code_change_is_undone_through_the_aliases_without_uploading_co
         before[&validator].fields[field::MEMORY_SIZE]
     );
 
-    let at_undo = journal.at_undo.lock().unwrap().clone().unwrap();
-    let undo_calls = after_undo.since(&at_undo);
     let by_operation = undo_calls.by_operation();
     let count = |op: &str| {
         by_operation
