@@ -453,6 +453,20 @@ fn resolved_field(
     }
 }
 
+/// A resolved field converted by `convert` (`None`: another JSON type than `expected`, a
+/// txdeploy bug reported as such); `Ok(None)` when it is null.
+fn resolved_as<T>(
+    spec: &ResourceSpec,
+    name: &str,
+    ctx: &StepContext,
+    (service, operation): (&str, &str),
+    expected: &str,
+    convert: fn(&Json) -> Option<Option<T>>,
+) -> Result<Option<T>, CloudError> {
+    let value = resolved_field(spec, name, ctx, service, operation)?;
+    convert(&value).ok_or_else(|| wrong_shape(spec, name, expected, &value, service, operation))
+}
+
 /// A resolved field sent as a string; `None` when it is null (an undo restoring a setting
 /// AWS did not report leaves it unset rather than sending a made-up value).
 fn resolved_text(
@@ -462,8 +476,7 @@ fn resolved_text(
     service: &str,
     operation: &str,
 ) -> Result<Option<String>, CloudError> {
-    let value = resolved_field(spec, name, ctx, service, operation)?;
-    text_of(&value).ok_or_else(|| wrong_shape(spec, name, "a string", &value, service, operation))
+    resolved_as(spec, name, ctx, (service, operation), "a string", text_of)
 }
 
 /// A resolved field sent as an API `i32` (sizes, counts, seconds); `None` when it is null.
@@ -474,8 +487,7 @@ fn resolved_i32(
     service: &str,
     operation: &str,
 ) -> Result<Option<i32>, CloudError> {
-    let value = resolved_field(spec, name, ctx, service, operation)?;
-    i32_of(&value).ok_or_else(|| wrong_shape(spec, name, "an integer", &value, service, operation))
+    resolved_as(spec, name, ctx, (service, operation), "an integer", i32_of)
 }
 
 /// A resolved field sent as an API `f64` (alarm thresholds); `None` when it is null.
@@ -486,8 +498,7 @@ fn resolved_f64(
     service: &str,
     operation: &str,
 ) -> Result<Option<f64>, CloudError> {
-    let value = resolved_field(spec, name, ctx, service, operation)?;
-    f64_of(&value).ok_or_else(|| wrong_shape(spec, name, "a number", &value, service, operation))
+    resolved_as(spec, name, ctx, (service, operation), "a number", f64_of)
 }
 
 /// A resolved field sent as a boolean (rotation on/off); `None` when it is null.
@@ -498,8 +509,7 @@ fn resolved_bool(
     service: &str,
     operation: &str,
 ) -> Result<Option<bool>, CloudError> {
-    let value = resolved_field(spec, name, ctx, service, operation)?;
-    bool_of(&value).ok_or_else(|| wrong_shape(spec, name, "a boolean", &value, service, operation))
+    resolved_as(spec, name, ctx, (service, operation), "a boolean", bool_of)
 }
 
 /// A resolved policy document as the text AWS takes; `None` when it is null (no policy).
