@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use txdeploy::adapters::{AwsAccess, AwsCloud, CallCounter, CallCounts};
 use txdeploy::app::session::Session;
 use txdeploy::cloud::{Cloud, CloudError, Observed, StepContext};
-use txdeploy::config::OnFailure;
+use txdeploy::config::{Config, OnFailure};
 use txdeploy::engine::{ApplyOutcome, ApplyReport, EventSink, UndoOutcome};
 use txdeploy::fake_cloud::{CloudHooks, HookedCloud, Mutation};
 use txdeploy::plan::{Action, PlanOptions};
@@ -165,6 +165,16 @@ async fn connect(endpoint: &str) -> (Arc<dyn Cloud>, CallCounter) {
     (Arc::new(cloud), counter)
 }
 
+/// A new stack applied to moto with the default config: that config, the cloud it was
+/// applied through and its session.
+async fn deploy_new_stack(endpoint: &str) -> (Config, Arc<dyn Cloud>, Session) {
+    let config = config_for(&unique_stack());
+    let (cloud, _) = connect(endpoint).await;
+    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
+    apply(&deployed, PlanOptions::apply()).await;
+    (config, cloud, deployed)
+}
+
 /// What the stack looks like, resource by resource, without the region's API Gateway
 /// account setting (other tests' stacks share it and change it in parallel).
 async fn observed(session: &Session) -> BTreeMap<ResourceId, Observed> {
@@ -176,10 +186,7 @@ async fn observed(session: &Session) -> BTreeMap<ResourceId, Observed> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
     let endpoint = moto_or_skip!();
-    let mut config = config_for(&unique_stack());
-    let (cloud, _) = connect(&endpoint).await;
-    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
-    apply(&deployed, PlanOptions::apply()).await;
+    let (mut config, cloud, deployed) = deploy_new_stack(&endpoint).await;
 
     // Drift since: two alarms deleted out of band, which the next apply creates again.
     let alarms: Vec<ResourceId> = deployed
@@ -263,10 +270,7 @@ async fn a_failed_full_stack_apply_is_undone_to_the_observed_state_before() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
     let endpoint = moto_or_skip!();
-    let mut config = config_for(&unique_stack());
-    let (cloud, _) = connect(&endpoint).await;
-    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
-    apply(&deployed, PlanOptions::apply()).await;
+    let (mut config, _, deployed) = deploy_new_stack(&endpoint).await;
     let before = observed(&deployed).await;
     let function = ResourceId::new(ResourceKind::Function, "transaction-validator");
     let alias = ResourceId::new(ResourceKind::LambdaAlias, "transaction-validator");
@@ -345,10 +349,7 @@ async fn the_undo_restores_function_memory_alarm_threshold_and_alias_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_at_each_kind_of_step_is_undone_to_the_observed_state_before() {
     let endpoint = moto_or_skip!();
-    let mut config = config_for(&unique_stack());
-    let (cloud, _) = connect(&endpoint).await;
-    let deployed = Session::open(config.clone(), cloud).await.unwrap();
-    apply(&deployed, PlanOptions::apply()).await;
+    let (mut config, _, deployed) = deploy_new_stack(&endpoint).await;
     let before = observed(&deployed).await;
 
     config.kms.rotation_period_days += 30;
@@ -437,10 +438,7 @@ async fn a_failure_at_each_kind_of_step_is_undone_to_the_observed_state_before()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_code_change_is_undone_through_the_aliases_without_uploading_code() {
     let endpoint = moto_or_skip!();
-    let mut config = config_for(&unique_stack());
-    let (cloud, _) = connect(&endpoint).await;
-    let deployed = Session::open(config.clone(), cloud.clone()).await.unwrap();
-    apply(&deployed, PlanOptions::apply()).await;
+    let (mut config, _, deployed) = deploy_new_stack(&endpoint).await;
     let aliases: Vec<ResourceSpec> = deployed
         .graph
         .in_order()
